@@ -11,11 +11,16 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import httpx
 import hvac
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 from vaultfront import operator
+from vaultfront.config import Settings
 from vaultfront.devserver import start_dev_server
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -76,3 +81,87 @@ def database_url(request: pytest.FixtureRequest, tmp_path: pytest.TempPathFactor
         yield f"sqlite:///{tmp_path}/vaultfront.db"  # type: ignore[operator]
     else:
         yield from _postgres_database()
+
+
+# --- the app, with a populated organization --------------------------------------------
+
+
+@dataclass
+class World:
+    """An app over real OpenBao and a real database, with an organization and its people.
+
+    `tokens[role]` is a bearer token for: owner (member), member, viewer, admin,
+    superadmin (no membership), outsider (member of another organization).
+    """
+
+    client: TestClient
+    app: Starlette
+    org: str
+    other_org: str
+    tokens: dict[str, str]
+    database_url: str
+    vault: VaultInstance
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def call(self, who: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers(who), **kwargs.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def create(self, who: str = "owner", **body: Any) -> dict[str, Any]:
+        response = self.call(who, "POST", f"/api/orgs/{self.org}/secrets", json=body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+
+def unique_slug(prefix: str = "org") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def settings_for(vault: VaultInstance, database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        vault_addr=vault.addr,
+        vault_role_id=vault.role_id,
+        vault_secret_id=vault.secret_id,
+        secret_key="test-secret-key-" + uuid.uuid4().hex,
+    )
+
+
+def populate(database_url: str, org: str, other_org: str) -> dict[str, str]:
+    from vaultfront import tokens as token_store
+    from vaultfront.cli import create_org, create_user
+    from vaultfront.db import Database
+
+    database = Database(database_url)
+    database.upgrade()
+    create_org(database, org, "Acme")
+    create_org(database, other_org, "Other")
+    people = {
+        "owner": ("owner@example.com", org, "member", "Olive Owner", False),
+        "member": ("member@example.com", org, "member", None, False),
+        "viewer": ("viewer@example.com", org, "viewer", "Vic Viewer", False),
+        "admin": ("admin@example.com", org, "admin", "Ada Admin", False),
+        "superadmin": ("root@example.com", other_org, "viewer", "Sue Super", True),
+        "outsider": ("outsider@example.com", other_org, "admin", "Otto Outsider", False),
+    }
+    result = {}
+    for who, (email, slug, role, name, superadmin) in people.items():
+        user, _ = create_user(database, email, slug, role, name, superadmin, "pw-" + who)
+        with database.session() as session:
+            _, plaintext = token_store.create_token(session, user.id, who)
+        result[who] = plaintext
+    database.dispose()
+    return result
+
+
+@pytest.fixture
+def world(vault: VaultInstance, database_url: str) -> Iterator[World]:
+    from vaultfront.app import create_app
+
+    org, other = unique_slug("acme"), unique_slug("other")
+    tokens = populate(database_url, org, other)
+    app = create_app(settings_for(vault, database_url), background_recovery=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield World(client, app, org, other, tokens, database_url, vault)

@@ -95,7 +95,9 @@ class DevServer:
                 self.process.wait()
 
 
-def start_dev_server(log_dir: str | os.PathLike[str] | None = None, port: int | None = None) -> DevServer:
+def start_dev_server(
+    log_dir: str | os.PathLike[str] | None = None, port: int | None = None
+) -> DevServer:
     """Start `bao server -dev` on a free loopback port with a random root token."""
     port = port or free_port_pair()
     token = "root-" + secrets.token_hex(16)

@@ -1,0 +1,164 @@
+"""The JSON API (SPEC section 4). Routes parse and respond; `SecretService` decides.
+
+Each handler: read the body (size-capped) -> in a worker thread: authenticate, resolve the
+organization membership, call the service -> JSON. Errors are raised, and rendered in one
+place (`vaultfront.app`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from vaultfront import auth, schemas
+from vaultfront.errors import Invalid, TooLarge
+from vaultfront.openapi import openapi_document
+from vaultfront.permissions import Actor, priority_of
+from vaultfront.secrets import SecretService
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+async def read_json(request: Request) -> Any:
+    """The request's JSON body; 413 past 1 MiB (declared or actual), 422 when not JSON."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise TooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise TooLarge()
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise Invalid("The request body must be a JSON object.", field="body")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("The request body is not valid JSON.", field="body") from None
+
+
+def service(request: Request) -> SecretService:
+    return request.app.state.secrets  # type: ignore[no-any-return]
+
+
+async def in_org(request: Request, work: Callable[[Session, Actor], Response]) -> Response:
+    """Authenticate, resolve the caller's membership of `{org}`, then do the work."""
+
+    def run() -> Response:
+        with request.app.state.db.session() as session:
+            user = auth.authenticate(request, session)
+            actor = auth.actor_for(session, user, request.path_params["org"])
+            return work(session, actor)
+
+    return await run_in_threadpool(run)
+
+
+def detail_response(detail: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(detail, status_code=status, headers={"ETag": f'"{detail["version"]}"'})
+
+
+async def me(request: Request) -> Response:
+    def run() -> Response:
+        with request.app.state.db.session() as session:
+            user = auth.authenticate(request, session)
+            orgs = [
+                {
+                    "slug": org.slug,
+                    "name": org.name,
+                    "role": role,
+                    "priority": priority_of(user, None if role == "superadmin" else role),
+                }
+                for org, role in auth.memberships(session, user)
+            ]
+            return JSONResponse(
+                {
+                    "user": {
+                        "id": user.id,
+                        "email": user.email,
+                        "name": user.name,
+                        "superadmin": user.superadmin,
+                    },
+                    "organizations": orgs,
+                }
+            )
+
+    return await run_in_threadpool(run)
+
+
+async def list_secrets(request: Request) -> Response:
+    return await in_org(
+        request,
+        lambda session, actor: JSONResponse({"secrets": service(request).list(session, actor)}),
+    )
+
+
+async def create_secret(request: Request) -> Response:
+    body = await read_json(request)
+    return await in_org(
+        request,
+        lambda session, actor: detail_response(
+            service(request).create(session, actor, schemas.parse_create(body)), status=201
+        ),
+    )
+
+
+async def get_secret(request: Request) -> Response:
+    secret_id = request.path_params["id"]
+    return await in_org(
+        request,
+        lambda session, actor: detail_response(service(request).get(session, actor, secret_id)),
+    )
+
+
+async def update_secret(request: Request) -> Response:
+    secret_id = request.path_params["id"]
+    body = await read_json(request)
+    if_match = request.headers.get("if-match")
+    return await in_org(
+        request,
+        lambda session, actor: detail_response(
+            service(request).update(
+                session,
+                actor,
+                secret_id,
+                schemas.parse_update(body),
+                schemas.parse_if_match(if_match),
+            )
+        ),
+    )
+
+
+async def delete_secret(request: Request) -> Response:
+    secret_id = request.path_params["id"]
+    if_match = request.headers.get("if-match")
+
+    def work(session: Session, actor: Actor) -> Response:
+        service(request).delete(session, actor, secret_id, schemas.parse_if_match(if_match))
+        return Response(status_code=204)
+
+    return await in_org(request, work)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+routes: list[BaseRoute] = [
+    Route("/me", me, methods=["GET"]),
+    Route("/orgs/{org}/secrets", list_secrets, methods=["GET"]),
+    Route("/orgs/{org}/secrets", create_secret, methods=["POST"]),
+    Route("/orgs/{org}/secrets/{id}", get_secret, methods=["GET"]),
+    Route("/orgs/{org}/secrets/{id}", update_secret, methods=["PATCH"]),
+    Route("/orgs/{org}/secrets/{id}", delete_secret, methods=["DELETE"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+]

@@ -1,0 +1,100 @@
+"""The metadata store's tables (SQLModel). No column ever holds a secret value.
+
+Secrets keep, per environment, whether a value is set and its mask; the ciphertext lives in
+Vault (`vaultfront.layout`). Unique names per organization are a database constraint.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Organization(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=63, unique=True, index=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str | None = Field(default=None, max_length=200)
+    password_hash: str | None = Field(default=None, max_length=200)
+    superadmin: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class Membership(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("user_id", "org_id", name="uq_membership_user_org"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    role: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token, stored as its SHA-256 (tokens are 256-bit random: no need for argon2)."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class Secret(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_secret_org_name"),)
+
+    id: str = Field(default_factory=new_uuid, primary_key=True, max_length=36)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    name: str = Field(max_length=128)
+    description: str = Field(default="", max_length=1000)
+    owner_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    version: int = Field(default=1)
+    development_set: bool = Field(default=False)
+    development_mask: str | None = Field(default=None, max_length=40)
+    staging_set: bool = Field(default=False)
+    staging_mask: str | None = Field(default=None, max_length=40)
+    production_set: bool = Field(default=False)
+    production_mask: str | None = Field(default=None, max_length=40)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which secret, and when. Never a value."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    actor_id: int = Field(foreign_key="user.id")
+    action: str = Field(max_length=40)
+    secret_id: str | None = Field(default=None, max_length=36)
+    secret_name: str | None = Field(default=None, max_length=128)
+    detail: str = Field(default="", max_length=400)
+    at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,148 @@
+"""Validation at the edge: request bodies into typed requests, or `Invalid` naming the field.
+
+Plaintext values pass through here on their way to Transit; nothing here logs them, and
+error messages never quote them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vaultfront import layout
+from vaultfront.errors import Invalid
+
+MAX_DESCRIPTION = 1000
+MAX_VALUE_BYTES = 64 * 1024
+
+UNSET: Any = object()  # a PATCH field the body does not name
+
+
+@dataclass(frozen=True)
+class CreateSecret:
+    name: str
+    description: str
+    values: dict[layout.Environment, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class UpdateSecret:
+    name: str | None = None
+    description: str | None = None
+    # env -> new value, or None to clear; an environment not named keeps its value
+    values: dict[layout.Environment, str | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def empty(self) -> bool:
+        return self.name is None and self.description is None and not self.values
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise Invalid("The request body must be a JSON object.", field="body")
+    return body
+
+
+def _unknown(body: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
+    for key in body:
+        if key not in allowed:
+            names = ", ".join(sorted(allowed))
+            raise Invalid(f"Unknown field {prefix}{key}: use {names}.", field=f"{prefix}{key}")
+
+
+def check_name(name: Any) -> str:
+    if not isinstance(name, str) or not layout.SECRET_NAME_PATTERN.match(name):
+        raise Invalid(
+            "A name is 1 to 128 characters: an uppercase letter, then uppercase letters, "
+            "digits or underscores (like STRIPE_API_KEY).",
+            field="name",
+        )
+    return name
+
+
+def check_description(description: Any) -> str:
+    if description is None:
+        return ""
+    if not isinstance(description, str):
+        raise Invalid("The description must be text.", field="description")
+    if len(description) > MAX_DESCRIPTION:
+        raise Invalid(
+            f"The description is {len(description)} characters; the limit is {MAX_DESCRIPTION}.",
+            field="description",
+        )
+    return description
+
+
+def check_value(env: str, value: Any) -> str:
+    where = f"values.{env}"
+    if not isinstance(value, str):
+        raise Invalid(f"The {env} value must be text.", field=where)
+    if value == "":
+        raise Invalid(
+            f"The {env} value is empty: leave it out to keep it unset, or send null to clear it.",
+            field=where,
+        )
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise Invalid(f"The {env} value is not valid UTF-8 text.", field=where) from None
+    if size > MAX_VALUE_BYTES:
+        raise Invalid(
+            f"The {env} value is {size} bytes; the limit is 65,536 bytes (64 KiB).", field=where
+        )
+    return value
+
+
+def _values(body: dict[str, Any], allow_null: bool) -> dict[layout.Environment, str | None]:
+    raw = body.get("values", {})
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise Invalid('values must be an object like {"production": "..."}.', field="values")
+    _unknown(raw, set(layout.ENVIRONMENTS), prefix="values.")
+    values: dict[layout.Environment, str | None] = {}
+    for env in layout.ENVIRONMENTS:
+        if env not in raw:
+            continue
+        if raw[env] is None:
+            if allow_null:
+                values[env] = None
+            continue
+        values[env] = check_value(env, raw[env])
+    return values
+
+
+def parse_create(body: Any) -> CreateSecret:
+    data = _object(body)
+    _unknown(data, {"name", "description", "values"})
+    if "name" not in data:
+        raise Invalid("A name is required (like STRIPE_API_KEY).", field="name")
+    values = _values(data, allow_null=False)
+    return CreateSecret(
+        name=check_name(data["name"]),
+        description=check_description(data.get("description")),
+        values={env: v for env, v in values.items() if v is not None},
+    )
+
+
+def parse_update(body: Any) -> UpdateSecret:
+    data = _object(body)
+    _unknown(data, {"name", "description", "values"})
+    return UpdateSecret(
+        name=check_name(data["name"]) if "name" in data else None,
+        description=check_description(data["description"]) if "description" in data else None,
+        values=_values(data, allow_null=True),
+    )
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """`If-Match: "3"` (or `3`, or `W/"3"`) -> 3; no header -> None."""
+    if header is None or header.strip() == "*":
+        return None
+    text = header.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        raise Invalid('If-Match must be the version in quotes, like "3".', field="If-Match")
+    return int(text)

@@ -1,0 +1,314 @@
+"""The secrets service: every operation on a secret, in one order.
+
+authenticate (the route) -> check permission -> encrypt (Transit; no state changes)
+-> under the organization's write lock: recover, re-check, database changes, Vault changes
+through the journal, audit record -> commit -> drop the journal record.
+
+Plaintext values exist here only between the request and `VaultStore.encrypt`; what is
+kept is ciphertext (in Vault) and masks (in the database).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from vaultfront import journal, layout
+from vaultfront.db import Database
+from vaultfront.errors import NameTaken, NotFound, VersionConflict
+from vaultfront.journal import EnvChange, Operation, Value
+from vaultfront.masks import mask_value
+from vaultfront.models import AuditEvent, Organization, Secret, User, utcnow
+from vaultfront.permissions import Actor, can_edit, require_create, require_edit
+from vaultfront.schemas import CreateSecret, UpdateSecret
+from vaultfront.vault import VaultStore
+
+log = logging.getLogger("vaultfront.secrets")
+
+
+def iso(value: Any) -> str:
+    return str(value.isoformat().replace("+00:00", "Z"))
+
+
+def owner_json(user: User | None) -> dict[str, Any]:
+    if user is None:
+        return {"id": None, "email": None, "name": None}
+    return {"id": user.id, "email": user.email, "name": user.name}
+
+
+def display_name(user: User | None) -> str:
+    return user.display_name if user else "the owner"
+
+
+def is_set(secret: Secret, env: str) -> bool:
+    return bool(getattr(secret, f"{env}_set"))
+
+
+def row_json(secret: Secret, owner: User | None) -> dict[str, Any]:
+    return {
+        "id": secret.id,
+        "name": secret.name,
+        "description": secret.description,
+        "owner": owner_json(owner),
+        "created_at": iso(secret.created_at),
+        "updated_at": iso(secret.updated_at),
+        "environments": {env: is_set(secret, env) for env in layout.ENVIRONMENTS},
+    }
+
+
+def detail_json(secret: Secret, owner: User | None, actor: Actor) -> dict[str, Any]:
+    return {
+        **row_json(secret, owner),
+        "version": secret.version,
+        "can_edit": can_edit(actor, secret),
+        "values": {
+            env: {"set": is_set(secret, env), "mask": getattr(secret, f"{env}_mask")}
+            for env in layout.ENVIRONMENTS
+        },
+    }
+
+
+class SecretService:
+    def __init__(self, db: Database, store: VaultStore) -> None:
+        self.db = db
+        self.store = store
+
+    # --- reads ------------------------------------------------------------------------
+
+    def list(self, session: Session, actor: Actor) -> list[dict[str, Any]]:
+        rows = session.exec(
+            select(Secret, User)
+            .join(User, User.id == Secret.owner_id)  # type: ignore[arg-type]
+            .where(Secret.org_id == actor.org.id)
+            .order_by(col(Secret.name))
+        ).all()
+        return [row_json(secret, owner) for secret, owner in rows]
+
+    def _load(self, session: Session, actor: Actor, secret_id: str) -> tuple[Secret, User | None]:
+        secret = session.get(Secret, secret_id) if len(secret_id) <= 36 else None
+        if secret is None or secret.org_id != actor.org.id:
+            raise NotFound("No such secret in this organization.")
+        return secret, session.get(User, secret.owner_id)
+
+    def get(self, session: Session, actor: Actor, secret_id: str) -> dict[str, Any]:
+        secret, owner = self._load(session, actor, secret_id)
+        return detail_json(secret, owner, actor)
+
+    # --- writes -----------------------------------------------------------------------
+
+    def _name_taken(self, session: Session, org_id: int, name: str, but: str | None) -> bool:
+        query = select(Secret.id).where(Secret.org_id == org_id, Secret.name == name)
+        found = session.exec(query).first()
+        return found is not None and found != but
+
+    def _recover(self, session: Session, org: str) -> None:
+        def committed(op: Operation) -> bool:
+            row = session.get(Secret, op.secret_id)
+            if op.kind == "delete":
+                return row is None
+            return row is not None and row.version >= op.target_version
+
+        journal.recover(self.store, org, committed)
+
+    def recover_all(self) -> int:
+        """Finish or undo what crashed writes left in Vault, in every organization."""
+        count = 0
+        for slug in self.store.list_journal_orgs():
+            with self.db.session() as session:
+                org = session.exec(select(Organization).where(Organization.slug == slug)).first()
+            if org is None or org.id is None:
+                continue
+            with self.db.write_session(org.id) as ws:
+                before = len(self.store.list_journal(slug))
+                self._recover(ws, slug)
+                ws.commit()
+                count += before
+        return count
+
+    def _encrypt(
+        self, org: str, values: dict[layout.Environment, str | None]
+    ) -> dict[layout.Environment, tuple[str, str] | None]:
+        """env -> (ciphertext, mask), or None to clear. Plaintext stops here."""
+        sealed: dict[layout.Environment, tuple[str, str] | None] = {}
+        for env, value in values.items():
+            sealed[env] = (
+                None
+                if value is None
+                else (
+                    self.store.encrypt(org, env, value),
+                    mask_value(value),
+                )
+            )
+        return sealed
+
+    def _audit(
+        self, session: Session, actor: Actor, action: str, secret: Secret, detail: str
+    ) -> None:
+        assert actor.org.id is not None
+        session.add(
+            AuditEvent(
+                org_id=actor.org.id,
+                actor_id=actor.user_id,
+                action=action,
+                secret_id=secret.id,
+                secret_name=secret.name,
+                detail=detail[:400],
+            )
+        )
+
+    def _commit(self, session: Session, op: Operation) -> None:
+        try:
+            session.commit()
+        except Exception:
+            log.error("database commit failed; undoing operation %s in Vault", op.op_id)
+            journal.undo(self.store, op)
+            raise
+        journal.finish(self.store, op)
+
+    def create(self, session: Session, actor: Actor, request: CreateSecret) -> dict[str, Any]:
+        require_create(actor)
+        org_id = actor.org.id
+        assert org_id is not None
+        if self._name_taken(session, org_id, request.name, None):
+            raise NameTaken(request.name)
+        sealed = self._encrypt(actor.org.slug, dict(request.values))
+        with self.db.write_session(org_id) as ws:
+            self._recover(ws, actor.org.slug)
+            if self._name_taken(ws, org_id, request.name, None):
+                raise NameTaken(request.name)
+            secret = Secret(
+                org_id=org_id,
+                name=request.name,
+                description=request.description,
+                owner_id=actor.user_id,
+            )
+            op = Operation(org=actor.org.slug, secret_id=secret.id, kind="create", target_version=1)
+            for env, pair in sealed.items():
+                assert pair is not None
+                ct, mask = pair
+                setattr(secret, f"{env}_set", True)
+                setattr(secret, f"{env}_mask", mask)
+                op.changes.append(EnvChange(env, None, Value(request.name, 1, ct)))
+            ws.add(secret)
+            self._audit(ws, actor, "secret.create", secret, f"environments: {sorted(sealed)}")
+            self._flush(ws, request.name)
+            journal.execute(self.store, op)
+            self._commit(ws, op)
+        return detail_json(secret, actor.user, actor)
+
+    def _flush(self, session: Session, name: str) -> None:
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            raise NameTaken(name) from None
+
+    def update(
+        self,
+        session: Session,
+        actor: Actor,
+        secret_id: str,
+        request: UpdateSecret,
+        if_match: int | None,
+    ) -> dict[str, Any]:
+        secret, owner = self._load(session, actor, secret_id)
+        require_edit(actor, secret, display_name(owner))
+        if if_match is not None and if_match != secret.version:
+            raise VersionConflict()
+        if request.empty:
+            return detail_json(secret, owner, actor)
+        renamed = request.name is not None and request.name != secret.name
+        if renamed and self._name_taken(session, actor.org.id or 0, request.name or "", secret.id):
+            raise NameTaken(request.name or "")
+        sealed = self._encrypt(actor.org.slug, request.values)
+        with self.db.write_session(secret.org_id) as ws:
+            self._recover(ws, actor.org.slug)
+            secret, owner = self._load(ws, actor, secret_id)
+            require_edit(actor, secret, display_name(owner))
+            if if_match is not None and if_match != secret.version:
+                raise VersionConflict()
+            new_name = request.name if request.name is not None else secret.name
+            if new_name != secret.name and self._name_taken(ws, secret.org_id, new_name, secret.id):
+                raise NameTaken(new_name)
+            version = secret.version + 1
+            op = Operation(
+                org=actor.org.slug, secret_id=secret.id, kind="update", target_version=version
+            )
+            for env in layout.ENVIRONMENTS:
+                op_change = self._plan_env(actor.org.slug, secret, env, new_name, version, sealed)
+                if op_change is not None:
+                    op.changes.append(op_change)
+            changed: list[str] = []
+            if new_name != secret.name:
+                changed.append(f"name {secret.name} -> {new_name}")
+            secret.name = new_name
+            if request.description is not None and request.description != secret.description:
+                secret.description = request.description
+                changed.append("description")
+            for env, pair in sealed.items():
+                setattr(secret, f"{env}_set", pair is not None)
+                setattr(secret, f"{env}_mask", pair[1] if pair else None)
+                changed.append(f"{env} {'set' if pair else 'cleared'}")
+            secret.version = version
+            secret.updated_at = utcnow()
+            ws.add(secret)
+            self._audit(ws, actor, "secret.update", secret, "; ".join(changed))
+            self._flush(ws, new_name)
+            journal.execute(self.store, op)
+            self._commit(ws, op)
+        return detail_json(secret, owner, actor)
+
+    def _plan_env(
+        self,
+        org: str,
+        secret: Secret,
+        env: layout.Environment,
+        new_name: str,
+        version: int,
+        sealed: dict[layout.Environment, tuple[str, str] | None],
+    ) -> EnvChange | None:
+        """What this update does to one environment's index, or None when nothing."""
+        renamed = new_name != secret.name
+        if env not in sealed and not (renamed and is_set(secret, env)):
+            return None
+        if env in sealed and sealed[env] is None and not is_set(secret, env):
+            return None  # clearing what is not set
+        before = journal.current_value(self.store, org, env, secret.id)
+        pair = sealed.get(env, "keep")
+        if pair == "keep":
+            after = None if before is None else Value(new_name, version, before.ct)
+        elif pair is None:
+            after = None
+        else:
+            after = Value(new_name, version, pair[0])  # type: ignore[index]
+        return EnvChange(env, before, after)
+
+    def delete(self, session: Session, actor: Actor, secret_id: str, if_match: int | None) -> None:
+        secret, owner = self._load(session, actor, secret_id)
+        require_edit(actor, secret, display_name(owner))
+        if if_match is not None and if_match != secret.version:
+            raise VersionConflict()
+        with self.db.write_session(secret.org_id) as ws:
+            self._recover(ws, actor.org.slug)
+            secret, owner = self._load(ws, actor, secret_id)
+            require_edit(actor, secret, display_name(owner))
+            if if_match is not None and if_match != secret.version:
+                raise VersionConflict()
+            op = Operation(
+                org=actor.org.slug,
+                secret_id=secret.id,
+                kind="delete",
+                target_version=secret.version + 1,
+            )
+            for env in layout.ENVIRONMENTS:
+                before = journal.current_value(self.store, actor.org.slug, env, secret.id)
+                if before is not None:
+                    op.changes.append(EnvChange(env, before, None))
+            self._audit(ws, actor, "secret.delete", secret, "")
+            ws.delete(secret)
+            ws.flush()
+            journal.execute(self.store, op)
+            self._commit(ws, op)
