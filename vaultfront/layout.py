@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
 Environment = Literal["development", "staging", "production"]
 ENVIRONMENTS: Final[tuple[Environment, ...]] = ("development", "staging", "production")
@@ -55,7 +55,7 @@ def check_org_slug(org: str) -> str:
 def check_environment(env: str) -> Environment:
     if env not in ENVIRONMENTS:
         raise ValueError(f"{env!r} is not an environment: use one of {', '.join(ENVIRONMENTS)}")
-    return cast(Environment, env)
+    return env
 
 
 def index_path(org: str, env: str) -> str:

@@ -63,11 +63,12 @@ def _schemas() -> dict[str, Any]:
         "properties": {"set": {"type": "boolean"}, "mask": {"type": ["string", "null"]}},
         "required": ["set", "mask"],
     }
-    row = {
+    name_schema = {"type": "string", "pattern": "^[A-Z][A-Z0-9_]{0,127}$"}
+    row: dict[str, Any] = {
         "type": "object",
         "properties": {
             "id": {"type": "string", "format": "uuid"},
-            "name": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]{0,127}$"},
+            "name": name_schema,
             "description": {"type": "string", "maxLength": 1000},
             "owner": {
                 "type": "object",
@@ -125,7 +126,7 @@ def _schemas() -> dict[str, Any]:
         "CreateSecret": {
             "type": "object",
             "properties": {
-                "name": row["properties"]["name"],
+                "name": name_schema,
                 "description": {"type": "string", "maxLength": 1000},
                 "values": {"type": "object", "properties": {env: value for env in ENVS}},
             },
@@ -136,7 +137,7 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "description": "Changes only what it names; a value of null clears it",
             "properties": {
-                "name": row["properties"]["name"],
+                "name": name_schema,
                 "description": {"type": "string", "maxLength": 1000},
                 "values": {
                     "type": "object",

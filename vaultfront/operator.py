@@ -76,7 +76,7 @@ def _role_credentials(
         token_no_default_policy=True,
         token_type="service",
         secret_id_num_uses=0,
-        secret_id_ttl="0",
+        secret_id_ttl="0",  # no expiry; rotate by re-running
         mount_point=APPROLE_MOUNT,
     )
     role_id = client.auth.approle.read_role_id(role, mount_point=APPROLE_MOUNT)["data"]["role_id"]

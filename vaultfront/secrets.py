@@ -283,7 +283,7 @@ class SecretService:
         elif pair is None:
             after = None
         else:
-            after = Value(new_name, version, pair[0])  # type: ignore[index]
+            after = Value(new_name, version, pair[0])
         return EnvChange(env, before, after)
 
     def delete(self, session: Session, actor: Actor, secret_id: str, if_match: int | None) -> None:

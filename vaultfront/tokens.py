@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from vaultfront.models import ApiToken, utcnow
 
-TOKEN_PREFIX = "vf_"
+TOKEN_PREFIX = "vf_"  # makes a leaked token recognisable
 
 
 def hash_token(token: str) -> str:
