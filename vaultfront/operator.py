@@ -7,12 +7,14 @@ bootstrap again keeps the mounts, rewrites the policies and issues a new secret_
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
 
 import hvac
+import hvac.exceptions
 
 from vaultfront import layout
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
@@ -56,6 +58,24 @@ def _enable_mount(client: hvac.Client, path: str, backend: str, options: dict[st
     client.sys.enable_secrets_engine(backend, path=path, options=options)
 
 
+def _configure_kv(client: hvac.Client, kv_mount: str, timeout: float = 30) -> None:
+    """POST {kv}/config: keep one version, so a write destroys the previous value.
+
+    A KV v2 mount just enabled on a server with persistent storage (not dev mode) first
+    upgrades its storage and answers 400 "Upgrading from non-versioned to versioned data"
+    for a moment; wait for it rather than fail the first bootstrap.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.adapter.post(f"/v1/{kv_mount}/config", json={"max_versions": 1})
+            return
+        except hvac.exceptions.InvalidRequest as exc:
+            if "non-versioned to versioned" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def _ensure_approle(client: hvac.Client) -> None:
     # GET sys/auth, POST sys/auth/approle
     methods = client.sys.list_auth_methods()
@@ -93,8 +113,7 @@ def bootstrap(
 ) -> AppRoleCredentials:
     """Mounts, the facade's policy and its AppRole. Returns fresh AppRole credentials."""
     _enable_mount(client, kv_mount, "kv", {"version": "2"})
-    # POST {kv}/config: keep one version, so a write destroys the previous value.
-    client.adapter.post(f"/v1/{kv_mount}/config", json={"max_versions": 1})
+    _configure_kv(client, kv_mount)
     _enable_mount(client, transit_mount, "transit", {})
     policy = render_policy("facade", kv_mount=kv_mount, transit_mount=transit_mount)
     client.sys.create_or_update_policy(FACADE_POLICY, policy)
