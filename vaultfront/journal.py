@@ -52,6 +52,9 @@ class Value:
         return cls(name=str(data["name"]), version=int(data["version"]), ct=str(data["ct"]))
 
 
+Snapshot = tuple[dict[str, layout.Entry], int]
+
+
 @dataclass(frozen=True)
 class EnvChange:
     env: layout.Environment
@@ -67,6 +70,9 @@ class Operation:
     target_version: int
     changes: list[EnvChange] = field(default_factory=list)
     op_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Index documents as read while planning (entries, CAS version), under the lock: the
+    # first apply can skip reading them again. Not part of the record.
+    snapshots: dict[str, Snapshot] = field(default_factory=dict, repr=False)
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -104,9 +110,15 @@ class Operation:
         )
 
 
-def current_value(store: VaultStore, org: str, env: str, secret_id: str) -> Value | None:
-    """The secret's value in one environment as Vault holds it now (ciphertext), if any."""
-    entries, _ = store.read_index(org, env)
+def current_value(
+    store: VaultStore, op: Operation, env: layout.Environment, secret_id: str
+) -> Value | None:
+    """The secret's value in one environment as Vault holds it now (ciphertext), if any.
+
+    Keeps the index it read in `op.snapshots` for the apply that follows.
+    """
+    entries, cas = store.read_index(op.org, env)
+    op.snapshots[env] = (dict(entries), cas)
     for name, entry in entries.items():
         if entry.id == secret_id:
             ct = entry.ct if entry.ct is not None else store.read_large(entry.ref or "")
@@ -117,14 +129,21 @@ def current_value(store: VaultStore, org: str, env: str, secret_id: str) -> Valu
 
 
 def apply_value(
-    store: VaultStore, org: str, env: layout.Environment, secret_id: str, value: Value | None
+    store: VaultStore,
+    org: str,
+    env: layout.Environment,
+    secret_id: str,
+    value: Value | None,
+    snapshot: Snapshot | None = None,
 ) -> None:
     """Make the environment's index hold exactly `value` for this secret (None: nothing).
 
     Idempotent, so it serves both doing and undoing. A large ciphertext is written before
     the index that points to it, and destroyed only after the index stops pointing to it.
+    `snapshot` is the index as just read under the lock (its CAS version guards it).
     """
-    entries, cas = store.read_index(org, env)
+    entries, cas = snapshot if snapshot is not None else store.read_index(org, env)
+    entries = dict(entries)
     stale_refs = set()
     for name in [n for n, e in entries.items() if e.id == secret_id]:
         if entries[name].ref:
@@ -170,7 +189,8 @@ def execute(store: VaultStore, op: Operation) -> None:
     store.write_journal(op.org, op.op_id, op.to_record())
     try:
         for change in op.changes:
-            apply_value(store, op.org, change.env, op.secret_id, change.after)
+            snapshot = op.snapshots.pop(change.env, None)
+            apply_value(store, op.org, change.env, op.secret_id, change.after, snapshot)
     except (VaultUnavailable, IndexChanged) as exc:
         undo(store, op)
         if isinstance(exc, VaultUnavailable):

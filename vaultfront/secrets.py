@@ -238,7 +238,7 @@ class SecretService:
                 org=actor.org.slug, secret_id=secret.id, kind="update", target_version=version
             )
             for env in layout.ENVIRONMENTS:
-                op_change = self._plan_env(actor.org.slug, secret, env, new_name, version, sealed)
+                op_change = self._plan_env(op, secret, env, new_name, version, sealed)
                 if op_change is not None:
                     op.changes.append(op_change)
             changed: list[str] = []
@@ -263,7 +263,7 @@ class SecretService:
 
     def _plan_env(
         self,
-        org: str,
+        op: Operation,
         secret: Secret,
         env: layout.Environment,
         new_name: str,
@@ -276,7 +276,7 @@ class SecretService:
             return None
         if env in sealed and sealed[env] is None and not is_set(secret, env):
             return None  # clearing what is not set
-        before = journal.current_value(self.store, org, env, secret.id)
+        before = journal.current_value(self.store, op, env, secret.id)
         pair = sealed.get(env, "keep")
         if pair == "keep":
             after = None if before is None else Value(new_name, version, before.ct)
@@ -304,7 +304,7 @@ class SecretService:
                 target_version=secret.version + 1,
             )
             for env in layout.ENVIRONMENTS:
-                before = journal.current_value(self.store, actor.org.slug, env, secret.id)
+                before = journal.current_value(self.store, op, env, secret.id)
                 if before is not None:
                     op.changes.append(EnvChange(env, before, None))
             self._audit(ws, actor, "secret.delete", secret, "")

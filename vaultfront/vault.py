@@ -67,6 +67,19 @@ def translated(action: str) -> Iterator[None]:
         ) from None
 
 
+def http_session(addr: str) -> requests.Session:
+    """A keep-alive session that looks proxy settings up once, not on every call.
+
+    requests re-reads the proxy environment per request when `trust_env` is on, which cost
+    about 0.5 ms of every Vault call here. TLS trust comes from VAULT_CACERT/VAULT_CAPATH
+    (hvac reads them), not from REQUESTS_CA_BUNDLE.
+    """
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(addr))
+    session.trust_env = False
+    return session
+
+
 class VaultStore:
     """The facade's session with Vault: AppRole (or token) login, renewal, and the calls."""
 
@@ -74,7 +87,11 @@ class VaultStore:
         self.settings = settings
         self.kv = settings.kv_mount
         self.transit = settings.transit_mount
-        self._client = hvac.Client(url=settings.vault_addr, timeout=TIMEOUT_SECONDS)
+        self._client = hvac.Client(
+            url=settings.vault_addr,
+            timeout=TIMEOUT_SECONDS,
+            session=http_session(settings.vault_addr),
+        )
         self._lock = threading.Lock()
         self._renew_at: float | None = None  # monotonic time to renew; None: static token
         self._logged_in = False
