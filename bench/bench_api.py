@@ -31,11 +31,11 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from conftest import populate, settings_for, VaultInstance  # noqa: E402
+from conftest import VaultInstance, populate, settings_for
 
-from vaultfront import operator  # noqa: E402
-from vaultfront.app import create_app  # noqa: E402
-from vaultfront.devserver import free_port, start_dev_server  # noqa: E402
+from vaultfront import operator
+from vaultfront.app import create_app
+from vaultfront.devserver import free_port, start_dev_server
 
 ROUNDS = 200
 
