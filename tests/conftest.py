@@ -42,7 +42,7 @@ class VaultInstance:
 @pytest.fixture(scope="session")
 def vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultInstance]:
     if os.environ.get("VAULTFRONT_TEST_VAULT") == "testcontainers":
-        from testcontainers.vault import VaultContainer  # type: ignore[import-not-found]
+        from testcontainers.community.vault import VaultContainer
 
         with VaultContainer("hashicorp/vault:1.18") as container:
             addr = container.get_connection_url()
