@@ -18,7 +18,7 @@ from pathlib import Path
 import hvac
 import hvac.exceptions
 import pytest
-from conftest import VaultInstance
+from conftest import VaultInstance, World
 from executor_helpers import (
     encrypt,
     executor_environ,
@@ -376,6 +376,59 @@ def test_only_current_values_reach_the_executor(vault: VaultInstance) -> None:
     assert Executor.from_env(org=org, environment="staging", environ=environ).resolve_all() == new
     obtained = _everything_readable(vault.addr, environ, org, "staging", ids.values())
     assert obtained, "read nothing at all"
+    for name in ("KEEP", "GONE", "BIG"):
+        assert old[name] not in obtained, f"the earlier value of {name} is still obtainable"
+    assert set(new.values()) <= obtained
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_rename_in_the_facade_is_seen_under_the_new_name_only(world: World) -> None:
+    created = world.create(
+        name="OLD_NAME", description="", values={"staging": "renamed-1", "production": "p-1"}
+    )
+    executor = executor_for(world.vault.root_client(), world.vault.addr, world.org, "staging")
+    assert executor.resolve_all() == {"OLD_NAME": "renamed-1"}
+    response = world.call(
+        "owner",
+        "PATCH",
+        f"/api/orgs/{world.org}/secrets/{created['id']}",
+        json={"name": "NEW_NAME"},
+    )
+    assert response.status_code == 200, response.text
+    assert executor.resolve_all() == {"NEW_NAME": "renamed-1"}
+    with pytest.raises(SecretNotFound):
+        executor.get("OLD_NAME")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_only_current_values_after_facade_update_and_delete(world: World) -> None:
+    """SPEC 1 through the real facade: change a value (inline and out of line), delete
+    another; the executor's identity, reading every path it may read at every KV
+    version, obtains neither an earlier value nor the deleted one."""
+    old = {"KEEP": "keep-old-111", "GONE": "gone-222", "BIG": "big-old-" + "x" * 5000}
+    ids = {
+        name: world.create(name=name, description="", values={"staging": value})["id"]
+        for name, value in old.items()
+    }
+    new = {"KEEP": "keep-new-333", "BIG": "big-new-" + "y" * 5000}
+    for name, value in new.items():
+        response = world.call(
+            "owner",
+            "PATCH",
+            f"/api/orgs/{world.org}/secrets/{ids[name]}",
+            json={"values": {"staging": value}},
+        )
+        assert response.status_code == 200, response.text
+    response = world.call("owner", "DELETE", f"/api/orgs/{world.org}/secrets/{ids['GONE']}")
+    assert response.status_code == 204, response.text
+
+    root = world.vault.root_client()
+    index = read_index(root, world.org, "staging")
+    assert index["BIG"].ref is not None, "the large value should be kept out of line"
+    environ = executor_environ(root, world.vault.addr, world.org, "staging")
+    executor = Executor.from_env(org=world.org, environment="staging", environ=environ)
+    assert executor.resolve_all() == new
+    obtained = _everything_readable(world.vault.addr, environ, world.org, "staging", ids.values())
     for name in ("KEEP", "GONE", "BIG"):
         assert old[name] not in obtained, f"the earlier value of {name} is still obtainable"
     assert set(new.values()) <= obtained
