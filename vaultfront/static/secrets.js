@@ -1,0 +1,685 @@
+// The secrets page: the grid, the add/edit drawer and the delete confirmation.
+//
+// Every read and write goes through the JSON API with the session cookie and the
+// X-CSRF-Token header; the server decides what is allowed, the page only mirrors it.
+// Values typed here are sent once, on Save, and wiped from the inputs when the drawer
+// closes; the API only ever answers with masks.
+(function () {
+  "use strict";
+
+  var ENVIRONMENTS = ["development", "staging", "production"];
+  var ENV_LABELS = { development: "Development", staging: "Staging", production: "Production" };
+
+  var page = document.getElementById("secrets-page");
+  var org = page.dataset.org;
+  var canCreate = page.dataset.canCreate === "true";
+  var csrf = metaContent("csrf-token");
+  var styleNonce = metaContent("csp-nonce");
+  var apiBase = "/api/orgs/" + encodeURIComponent(org) + "/secrets";
+
+  var dialog = document.getElementById("secret-dialog");
+  var form = document.getElementById("secret-form");
+  var titleEl = document.getElementById("secret-dialog-title");
+  var eyebrowEl = document.getElementById("secret-dialog-eyebrow");
+  var banner = document.getElementById("owner-banner");
+  var bannerText = document.getElementById("owner-banner-text");
+  var formError = document.getElementById("form-error");
+  var formErrorText = document.getElementById("form-error-text");
+  var reloadButton = document.getElementById("reload-secret");
+  var idField = document.getElementById("id-field");
+  var idInput = document.getElementById("secret-id");
+  var nameInput = document.getElementById("secret-name");
+  var descriptionInput = document.getElementById("secret-description");
+  var saveButton = document.getElementById("save-secret");
+  var deleteButton = document.getElementById("delete-secret");
+  var dirtySummary = document.getElementById("dirty-summary");
+  var metaBlock = document.getElementById("secret-meta");
+  var deleteDialog = document.getElementById("delete-dialog");
+  var deleteForm = document.getElementById("delete-form");
+  var deleteConfirm = document.getElementById("delete-confirm");
+  var deleteConfirmButton = document.getElementById("delete-confirm-button");
+  var deleteError = document.getElementById("delete-error");
+  var countEl = document.getElementById("secret-count");
+  var gridError = document.getElementById("grid-error");
+
+  var envFields = {};
+  ENVIRONMENTS.forEach(function (env) {
+    var field = form.querySelector('.env-field[data-env="' + env + '"]');
+    envFields[env] = {
+      field: field,
+      input: field.querySelector(".value-input"),
+      toggle: field.querySelector(".toggle-visibility"),
+      clear: field.querySelector(".clear-value"),
+      state: field.querySelector(".env-state"),
+      error: field.querySelector(".field-error"),
+    };
+  });
+
+  // mode: "create" or "edit"; current: the secret's detail while editing.
+  var state = { mode: null, current: null, cleared: {}, saving: false };
+  var grid = null;
+  var totalRows = 0;
+
+  function metaContent(name) {
+    var el = document.querySelector('meta[name="' + name + '"]');
+    return el ? el.getAttribute("content") : "";
+  }
+
+  // ---- API -------------------------------------------------------------------------
+
+  function api(method, path, body, headers) {
+    var init = {
+      method: method,
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: Object.assign({ Accept: "application/json" }, headers || {}),
+    };
+    if (method !== "GET") init.headers["X-CSRF-Token"] = csrf;
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init).then(
+      function (response) {
+        var parse = response.status === 204 ? Promise.resolve(null) : response.json().catch(function () { return null; });
+        return parse.then(function (data) {
+          if (response.status === 401) {
+            window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+          }
+          var error = null;
+          if (!response.ok) {
+            error = (data && data.error) || {
+              code: "http_" + response.status,
+              message: "The server answered " + response.status + "; nothing was changed. Try again.",
+              field: null,
+            };
+          }
+          return { status: response.status, data: data, error: error, headers: response.headers };
+        });
+      },
+      function () {
+        return {
+          status: 0,
+          data: null,
+          headers: null,
+          error: { code: "network", message: "Could not reach vaultfront; nothing was changed. Check your connection and try again.", field: null },
+        };
+      }
+    );
+  }
+
+  // ---- Formatting ------------------------------------------------------------------
+
+  function ownerName(owner) {
+    if (!owner) return "";
+    return owner.name || owner.email || "";
+  }
+
+  function localDateTime(iso) {
+    if (!iso) return "";
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return iso;
+    return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function toRow(detail) {
+    var environments = detail.environments;
+    if (!environments) {
+      environments = {};
+      ENVIRONMENTS.forEach(function (env) {
+        environments[env] = !!(detail.values && detail.values[env] && detail.values[env].set);
+      });
+    }
+    return {
+      id: detail.id,
+      name: detail.name,
+      description: detail.description || "",
+      owner: detail.owner,
+      created_at: detail.created_at,
+      updated_at: detail.updated_at,
+      environments: environments,
+    };
+  }
+
+  var toastTimer = null;
+  function toast(message) {
+    var node = document.getElementById("toast");
+    node.textContent = message;
+    node.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { node.hidden = true; }, 3500);
+  }
+
+  // ---- The grid --------------------------------------------------------------------
+
+  function flagColumn(env, header) {
+    return {
+      headerName: header,
+      colId: env,
+      width: 104,
+      minWidth: 90,
+      valueGetter: function (p) { return p.data && p.data.environments[env] ? "Yes" : "No"; },
+      getQuickFilterText: function () { return ""; },
+      cellRenderer: function (p) {
+        return el("span", "flag " + (p.value === "Yes" ? "flag-yes" : "flag-no"), p.value);
+      },
+    };
+  }
+
+  function createGrid() {
+    var theme = agGrid.themeQuartz.withParams({
+      fontFamily: ["Inter Variable", "ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"],
+      fontSize: 13.5,
+      foregroundColor: "#111827",
+      textColor: "#1f2937",
+      backgroundColor: "#ffffff",
+      borderColor: "#e3e6eb",
+      accentColor: "#4f46e5",
+      headerBackgroundColor: "#f9fafb",
+      headerTextColor: "#6b7280",
+      headerFontSize: 12,
+      headerFontWeight: 620,
+      rowHoverColor: "#f5f6ff",
+      selectedRowBackgroundColor: "#eef2ff",
+      wrapperBorderRadius: 10,
+      rowHeight: 46,
+      headerHeight: 42,
+      cellHorizontalPadding: 16,
+      columnBorder: false,
+      headerColumnBorder: false,
+      iconSize: 14,
+    });
+    var options = {
+      theme: theme,
+      styleNonce: styleNonce,
+      rowData: [],
+      getRowId: function (p) { return p.data.id; },
+      animateRows: false,
+      suppressCellFocus: false,
+      enableCellTextSelection: false,
+      localeText: { noRowsToShow: "No secrets in this organization yet", noMatchingRows: "No secrets match the filter" },
+      defaultColDef: { sortable: true, resizable: true, suppressMovable: true, suppressHeaderMenuButton: true },
+      columnDefs: [
+        {
+          headerName: "Name",
+          field: "name",
+          flex: 2,
+          minWidth: 220,
+          sort: "asc",
+          cellClass: "cell-name",
+        },
+        {
+          headerName: "Description",
+          field: "description",
+          flex: 3,
+          minWidth: 200,
+          cellClass: "cell-muted",
+          tooltipField: "description",
+        },
+        flagColumn("development", "Dev"),
+        flagColumn("staging", "Staging"),
+        flagColumn("production", "Prod"),
+        {
+          headerName: "Owner",
+          colId: "owner",
+          flex: 1.3,
+          minWidth: 160,
+          valueGetter: function (p) { return p.data ? ownerName(p.data.owner) : ""; },
+          cellRenderer: function (p) {
+            var wrap = el("span", "owner-cell");
+            var avatar = wrap.appendChild(el("span", "avatar avatar-initial"));
+            avatar.setAttribute("aria-hidden", "true");
+            avatar.dataset.initial = (p.value || "?").charAt(0).toUpperCase();
+            wrap.appendChild(el("span", "", p.value));
+            return wrap;
+          },
+        },
+        {
+          headerName: "Created",
+          field: "created_at",
+          width: 190,
+          minWidth: 160,
+          valueFormatter: function (p) { return localDateTime(p.value); },
+          getQuickFilterText: function (p) { return localDateTime(p.value); },
+        },
+      ],
+      onRowClicked: function (event) {
+        if (event.data) openEdit(event.data.id);
+      },
+      onCellKeyDown: function (event) {
+        if (event.event && event.event.key === "Enter" && event.data) openEdit(event.data.id);
+      },
+      onModelUpdated: updateCount,
+    };
+    grid = agGrid.createGrid(document.getElementById("secrets-grid"), options);
+  }
+
+  function updateCount() {
+    if (!grid) return;
+    var shown = grid.getDisplayedRowCount();
+    totalRows = 0;
+    grid.forEachNode(function () { totalRows += 1; });
+    var noun = totalRows === 1 ? "secret" : "secrets";
+    countEl.textContent = shown === totalRows ? totalRows + " " + noun : shown + " of " + totalRows + " " + noun;
+  }
+
+  function loadRows() {
+    return api("GET", apiBase).then(function (result) {
+      if (result.error) {
+        gridError.textContent = result.error.message;
+        gridError.hidden = false;
+        countEl.textContent = "No secrets loaded";
+        return;
+      }
+      gridError.hidden = true;
+      grid.setGridOption("rowData", result.data.secrets);
+    });
+  }
+
+  function upsertRow(detail) {
+    var row = toRow(detail);
+    if (grid.getRowNode(row.id)) grid.applyTransaction({ update: [row] });
+    else grid.applyTransaction({ add: [row] });
+  }
+
+  function removeRow(id) {
+    if (grid.getRowNode(id)) grid.applyTransaction({ remove: [{ id: id }] });
+  }
+
+  // ---- The drawer: shared helpers --------------------------------------------------
+
+  function clearErrors() {
+    formError.hidden = true;
+    reloadButton.hidden = true;
+    form.querySelectorAll(".field-error").forEach(function (node) {
+      node.hidden = true;
+      node.textContent = "";
+    });
+    form.querySelectorAll(".has-error").forEach(function (node) { node.classList.remove("has-error"); });
+  }
+
+  function showFormError(message, offerReload) {
+    formErrorText.textContent = message;
+    formError.hidden = false;
+    reloadButton.hidden = !offerReload;
+    formError.scrollIntoView({ block: "nearest" });
+  }
+
+  function showError(error) {
+    var field = error.field ? form.querySelector('[data-field="' + CSS.escape(error.field) + '"]') : null;
+    if (field) {
+      var slot = field.querySelector(".field-error");
+      slot.textContent = error.message;
+      slot.hidden = false;
+      field.classList.add("has-error");
+      var input = field.querySelector("input, textarea");
+      if (input && !input.disabled) input.focus();
+    } else {
+      showFormError(error.message, error.code === "version_conflict");
+    }
+  }
+
+  function setShown(env, shown) {
+    var parts = envFields[env];
+    parts.input.type = shown ? "text" : "password";
+    parts.toggle.textContent = shown ? "Hide" : "Show";
+    parts.toggle.setAttribute("aria-pressed", shown ? "true" : "false");
+    parts.toggle.setAttribute("aria-label", (shown ? "Hide " : "Show ") + ENV_LABELS[env] + " value");
+  }
+
+  function setCleared(env, cleared) {
+    var parts = envFields[env];
+    var value = state.current && state.current.values ? state.current.values[env] : null;
+    state.cleared[env] = cleared;
+    parts.input.value = "";
+    parts.input.disabled = cleared;
+    parts.input.placeholder = cleared ? "Will be cleared when you save" : placeholderFor(value);
+    parts.clear.textContent = cleared ? "Undo" : "Clear";
+    parts.clear.setAttribute("aria-pressed", cleared ? "true" : "false");
+    parts.clear.setAttribute("aria-label", (cleared ? "Undo clearing " : "Clear ") + ENV_LABELS[env] + " value");
+    renderEnvState(env);
+  }
+
+  function placeholderFor(value) {
+    if (state.mode === "create") return "Optional";
+    if (value && value.set) return value.mask || "***";
+    return "Not set";
+  }
+
+  function renderEnvState(env) {
+    var parts = envFields[env];
+    var value = state.current && state.current.values ? state.current.values[env] : null;
+    parts.state.className = "env-state";
+    if (state.mode !== "edit") {
+      parts.state.textContent = "";
+    } else if (state.cleared[env]) {
+      parts.state.textContent = "Will be cleared";
+      parts.state.classList.add("is-cleared");
+    } else if (value && value.set) {
+      parts.state.textContent = state.current.can_edit ? "Set · type to replace" : "Set";
+      parts.state.classList.add("is-set");
+    } else {
+      parts.state.textContent = "Not set";
+    }
+  }
+
+  function normalize(text) {
+    return (text || "").replace(/\r\n/g, "\n");
+  }
+
+  // The body Save would send: in edit mode only what changed.
+  function changes() {
+    var body = {};
+    var values = {};
+    if (state.mode === "create") {
+      body.name = nameInput.value.trim();
+      body.description = descriptionInput.value;
+      ENVIRONMENTS.forEach(function (env) {
+        if (envFields[env].input.value !== "") values[env] = envFields[env].input.value;
+      });
+      body.values = values;
+      return body;
+    }
+    var current = state.current;
+    if (nameInput.value !== current.name) body.name = nameInput.value.trim();
+    if (normalize(descriptionInput.value) !== normalize(current.description)) body.description = descriptionInput.value;
+    ENVIRONMENTS.forEach(function (env) {
+      if (state.cleared[env]) values[env] = null;
+      else if (envFields[env].input.value !== "") values[env] = envFields[env].input.value;
+    });
+    if (Object.keys(values).length) body.values = values;
+    return body;
+  }
+
+  function markDirty(fieldNode, dirty) {
+    fieldNode.classList.toggle("is-dirty", dirty);
+    var badge = fieldNode.querySelector(".dirty-badge");
+    if (badge) badge.hidden = !dirty;
+  }
+
+  function refreshDirty() {
+    if (state.mode !== "edit") {
+      saveButton.disabled = state.saving;
+      dirtySummary.textContent = "";
+      return;
+    }
+    var body = changes();
+    var values = body.values || {};
+    markDirty(nameInput.closest(".field"), "name" in body);
+    markDirty(descriptionInput.closest(".field"), "description" in body);
+    ENVIRONMENTS.forEach(function (env) { markDirty(envFields[env].field, env in values); });
+    var count = Object.keys(body).filter(function (k) { return k !== "values"; }).length + Object.keys(values).length;
+    dirtySummary.textContent = count === 0 ? "" : count === 1 ? "1 unsaved change" : count + " unsaved changes";
+    saveButton.disabled = state.saving || count === 0 || !state.current.can_edit;
+  }
+
+  function setEditable(editable) {
+    [nameInput, descriptionInput].forEach(function (input) { input.disabled = !editable; });
+    ENVIRONMENTS.forEach(function (env) {
+      var parts = envFields[env];
+      parts.input.disabled = !editable || !!state.cleared[env];
+      parts.toggle.disabled = !editable;
+      parts.clear.disabled = !editable;
+    });
+    saveButton.disabled = !editable;
+    deleteButton.disabled = !editable;
+  }
+
+  function resetForm() {
+    clearErrors();
+    state.cleared = {};
+    state.saving = false;
+    nameInput.value = "";
+    descriptionInput.value = "";
+    ENVIRONMENTS.forEach(function (env) {
+      envFields[env].input.value = "";
+      setShown(env, false);
+      markDirty(envFields[env].field, false);
+    });
+    markDirty(nameInput.closest(".field"), false);
+    markDirty(descriptionInput.closest(".field"), false);
+    saveButton.textContent = "Save";
+    dirtySummary.textContent = "";
+  }
+
+  // ---- Add -------------------------------------------------------------------------
+
+  function openCreate() {
+    state.mode = "create";
+    state.current = null;
+    resetForm();
+    eyebrowEl.textContent = "New secret in " + org;
+    titleEl.textContent = "Add Secret";
+    titleEl.classList.add("is-new");
+    banner.hidden = true;
+    idField.hidden = true;
+    metaBlock.hidden = true;
+    deleteButton.hidden = true;
+    ENVIRONMENTS.forEach(function (env) {
+      envFields[env].clear.hidden = true;
+      envFields[env].input.placeholder = placeholderFor(null);
+      renderEnvState(env);
+    });
+    setEditable(true);
+    refreshDirty();
+    dialog.showModal();
+    nameInput.focus();
+  }
+
+  // ---- Edit ------------------------------------------------------------------------
+
+  function fillEdit(detail) {
+    state.mode = "edit";
+    state.current = detail;
+    resetForm();
+    eyebrowEl.textContent = "Secret";
+    titleEl.textContent = detail.name;
+    titleEl.classList.remove("is-new");
+    idField.hidden = false;
+    idInput.value = detail.id;
+    nameInput.value = detail.name;
+    descriptionInput.value = detail.description || "";
+    ENVIRONMENTS.forEach(function (env) {
+      var value = detail.values ? detail.values[env] : null;
+      envFields[env].input.placeholder = placeholderFor(value);
+      envFields[env].clear.hidden = !(value && value.set);
+      setCleared(env, false);
+    });
+    metaBlock.hidden = false;
+    document.getElementById("meta-owner").textContent = ownerName(detail.owner);
+    document.getElementById("meta-created").textContent = localDateTime(detail.created_at);
+    document.getElementById("meta-updated").textContent = localDateTime(detail.updated_at);
+    document.getElementById("meta-version").textContent = String(detail.version);
+    deleteButton.hidden = false;
+    if (detail.can_edit) {
+      banner.hidden = true;
+    } else {
+      bannerText.textContent = "Only " + ownerName(detail.owner) + " can modify this secret";
+      banner.hidden = false;
+    }
+    setEditable(!!detail.can_edit);
+    refreshDirty();
+  }
+
+  function fetchDetail(id) {
+    return api("GET", apiBase + "/" + encodeURIComponent(id));
+  }
+
+  function openEdit(id) {
+    fetchDetail(id).then(function (result) {
+      if (result.error) {
+        if (result.status === 404) {
+          removeRow(id);
+          toast("That secret no longer exists.");
+        } else {
+          gridError.textContent = result.error.message;
+          gridError.hidden = false;
+        }
+        return;
+      }
+      fillEdit(result.data);
+      upsertRow(result.data);
+      if (!dialog.open) dialog.showModal();
+      (result.data.can_edit ? nameInput : dialog.querySelector("[data-close]")).focus();
+    });
+  }
+
+  function reloadCurrent() {
+    if (!state.current) return;
+    var id = state.current.id;
+    fetchDetail(id).then(function (result) {
+      if (result.error) {
+        if (result.status === 404) removeRow(id);
+        showFormError(result.error.message, false);
+        return;
+      }
+      fillEdit(result.data);
+      upsertRow(result.data);
+      toast("Reloaded " + result.data.name + ": your unsaved changes were discarded.");
+    });
+  }
+
+  // ---- Save ------------------------------------------------------------------------
+
+  function save(event) {
+    event.preventDefault();
+    if (state.saving) return;
+    clearErrors();
+    var body = changes();
+    var request;
+    if (state.mode === "create") {
+      request = api("POST", apiBase, body);
+    } else {
+      if (!state.current.can_edit || Object.keys(body).length === 0) return;
+      request = api("PATCH", apiBase + "/" + encodeURIComponent(state.current.id), body, {
+        "If-Match": '"' + state.current.version + '"',
+      });
+    }
+    state.saving = true;
+    saveButton.disabled = true;
+    saveButton.textContent = "Saving…";
+    request.then(function (result) {
+      state.saving = false;
+      saveButton.textContent = "Save";
+      if (result.error) {
+        if (result.status === 412) {
+          showFormError(
+            "Someone else changed this secret since you opened it, so nothing was saved. Reload it to see their version, then make your change again.",
+            true
+          );
+        } else {
+          showError(result.error);
+        }
+        refreshDirty();
+        return;
+      }
+      var created = state.mode === "create";
+      upsertRow(result.data);
+      closeDrawer();
+      toast((created ? "Added " : "Saved ") + result.data.name);
+    });
+  }
+
+  function closeDrawer() {
+    if (dialog.open) dialog.close();
+  }
+
+  // ---- Delete ----------------------------------------------------------------------
+
+  function openDelete() {
+    if (!state.current || !state.current.can_edit) return;
+    document.getElementById("delete-secret-name").textContent = state.current.name;
+    deleteConfirm.value = "";
+    deleteConfirmButton.disabled = true;
+    deleteConfirmButton.textContent = "Delete secret";
+    deleteError.hidden = true;
+    deleteDialog.showModal();
+    deleteConfirm.focus();
+  }
+
+  function confirmDelete(event) {
+    event.preventDefault();
+    if (deleteConfirm.value !== "delete" || !state.current) return;
+    var secret = state.current;
+    deleteConfirmButton.disabled = true;
+    deleteConfirmButton.textContent = "Deleting…";
+    api("DELETE", apiBase + "/" + encodeURIComponent(secret.id)).then(function (result) {
+      deleteConfirmButton.textContent = "Delete secret";
+      if (result.error) {
+        deleteError.textContent = result.error.message;
+        deleteError.hidden = false;
+        deleteConfirmButton.disabled = deleteConfirm.value !== "delete";
+        return;
+      }
+      removeRow(secret.id);
+      deleteDialog.close();
+      closeDrawer();
+      toast("Deleted " + secret.name);
+    });
+  }
+
+  // ---- Wiring ----------------------------------------------------------------------
+
+  form.addEventListener("submit", save);
+  form.addEventListener("input", refreshDirty);
+  dialog.addEventListener("close", function () {
+    // Typed values must not linger in the page once the drawer is gone.
+    resetForm();
+    state.current = null;
+    state.mode = null;
+  });
+  dialog.addEventListener("click", function (event) {
+    if (event.target === dialog) closeDrawer(); // a click on the backdrop
+  });
+  dialog.querySelectorAll("[data-close]").forEach(function (button) {
+    button.addEventListener("click", closeDrawer);
+  });
+  reloadButton.addEventListener("click", reloadCurrent);
+  deleteButton.addEventListener("click", openDelete);
+
+  ENVIRONMENTS.forEach(function (env) {
+    var parts = envFields[env];
+    parts.toggle.addEventListener("click", function () {
+      setShown(env, parts.input.type === "password");
+    });
+    parts.clear.addEventListener("click", function () {
+      setCleared(env, !state.cleared[env]);
+      refreshDirty();
+    });
+    parts.input.addEventListener("paste", function (event) {
+      var text = event.clipboardData ? event.clipboardData.getData("text") : "";
+      if (/[\r\n]/.test(text)) {
+        // A single-line input would silently drop the line breaks and store a wrong value.
+        event.preventDefault();
+        parts.error.textContent =
+          "This value has line breaks, which this field cannot keep. Set multi-line values with the API or the CLI.";
+        parts.error.hidden = false;
+      }
+    });
+  });
+
+  deleteConfirm.addEventListener("input", function () {
+    deleteConfirmButton.disabled = deleteConfirm.value !== "delete";
+  });
+  deleteForm.addEventListener("submit", confirmDelete);
+  deleteDialog.querySelector("[data-cancel]").addEventListener("click", function () {
+    deleteDialog.close();
+  });
+
+  var quickFilter = document.getElementById("quick-filter");
+  quickFilter.addEventListener("input", function () {
+    grid.setGridOption("quickFilterText", quickFilter.value);
+  });
+
+  if (canCreate) document.getElementById("add-secret").addEventListener("click", openCreate);
+
+  createGrid();
+  loadRows();
+})();

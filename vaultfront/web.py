@@ -1,0 +1,357 @@
+"""The web page (SPEC section 5): login, logout, the secrets grid and the API tokens page.
+
+Routes here parse and render, nothing more. The grid page reads and writes secrets through
+the JSON API (`/api`, with the session cookie and `X-CSRF-Token`), so every permission rule
+is decided once, in `vaultfront.permissions`, for the page and for scripts alike. A route
+that renders an organization checks membership first: a non-member gets the same 404 as
+for an organization that does not exist.
+
+Logout is a POST carrying the CSRF field (the header's button); `GET /logout` shows a
+one-button confirmation, so a link or an image elsewhere cannot sign anyone out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.templating import Jinja2Templates
+
+from vaultfront import auth, permissions, tokens
+from vaultfront.config import Settings
+from vaultfront.models import ApiToken, User
+from vaultfront.websecurity import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    SecureCookieOverHttps,
+    SecurityHeaders,
+    csp_nonce,
+    csrf_matches,
+    csrf_token,
+    rotate_csrf,
+)
+
+ENVIRONMENTS = (
+    ("development", "Development"),
+    ("staging", "Staging"),
+    ("production", "Production"),
+)
+ERROR_TITLES = {
+    400: "Bad request",
+    401: "Sign in needed",
+    403: "Not allowed",
+    404: "Not found",
+    500: "Something went wrong",
+    503: "Service unavailable",
+}
+
+
+def templates_dir() -> Path:
+    """`templates/` at the repository root, or its copy inside an installed wheel."""
+    packaged = Path(str(resources.files("vaultfront"))) / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+templates = Jinja2Templates(directory=templates_dir())
+
+
+def middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: headers on everything, then the session cookie."""
+    return [
+        Middleware(SecurityHeaders),
+        Middleware(SecureCookieOverHttps),
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie=SESSION_COOKIE,
+            max_age=SESSION_MAX_AGE,
+            same_site="lax",
+            https_only=False,  # SecureCookieOverHttps adds Secure per request
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class OrgChoice:
+    slug: str
+    name: str
+    role: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user and the organizations they can open."""
+
+    user: User
+    orgs: list[OrgChoice]
+
+    def org(self, slug: str) -> OrgChoice | None:
+        return next((org for org in self.orgs if org.slug == slug), None)
+
+
+def _load_viewer(db: Session, user_id: int) -> Viewer | None:
+    user = db.get(User, user_id)
+    if user is None:
+        return None
+    orgs = [
+        OrgChoice(org.slug, org.name, role, permissions.priority_of(user, role) or 0)
+        for org, role in auth.memberships(db, user)  # a superadmin's lists every organization
+    ]
+    return Viewer(user, orgs)
+
+
+async def current_viewer(request: Request) -> Viewer | None:
+    user_id = request.session.get("user_id")
+    if not isinstance(user_id, int):
+        return None
+
+    def load() -> Viewer | None:
+        with request.app.state.db.session() as db:
+            return _load_viewer(db, user_id)
+
+    viewer: Viewer | None = await run_in_threadpool(load)
+    return viewer
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login; anything that could leave the site becomes `/`."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(char) < 32 for char in target)
+    ):
+        return "/"
+    return target
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    path = request.url.path
+    if request.url.query:
+        path += "?" + request.url.query
+    return RedirectResponse(f"/login?next={quote(path, safe='/')}", status_code=303)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    context = {
+        "csrf_token": csrf_token(request) if "session" in request.scope else "",
+        "csp_nonce": csp_nonce(request),
+        **context,
+    }
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def render_error(request: Request, status: int, message: str) -> Response:
+    """The one place that turns an error into a page: `{status}.html`, then `error.html`."""
+    template = templates.env.select_template([f"{status}.html", "error.html"])
+    context = {
+        "status": status,
+        "title": ERROR_TITLES.get(status, "Error"),
+        "message": message,
+        "csp_nonce": csp_nonce(request),
+    }
+    return templates.TemplateResponse(request, template.name or "error.html", context, status)
+
+
+async def home(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return RedirectResponse("/login", status_code=303)
+    if not viewer.orgs:
+        return render_error(
+            request,
+            404,
+            "You are not a member of any organization yet. Ask an admin to add you.",
+        )
+    return RedirectResponse(f"/orgs/{viewer.orgs[0].slug}/secrets", status_code=303)
+
+
+async def login_form(request: Request) -> Response:
+    if await current_viewer(request) is not None:
+        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    notice = "You are signed out." if request.query_params.get("signed_out") else None
+    context = {"next": safe_next(request.query_params.get("next")), "notice": notice}
+    return render(request, "login.html", context)
+
+
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    email = str(form.get("email") or "").strip()
+    password = str(form.get("password") or "")
+    target = safe_next(str(form.get("next") or ""))
+    context: dict[str, Any] = {"email": email, "next": target}
+    if not csrf_matches(request, str(form.get(CSRF_FIELD) or "")):
+        context["error"] = "This sign-in form had expired. Sign in again."
+        return render(request, "login.html", context, status_code=400)
+    if not email or not password:
+        context["error"] = "Enter your email and your password."
+        return render(request, "login.html", context, status_code=400)
+
+    def verify() -> int | None:
+        with request.app.state.db.session() as db:
+            user = auth.verify_password_login(db, email, password)
+            return user.id if user is not None else None
+
+    user_id = await run_in_threadpool(verify)
+    if user_id is None:
+        context["error"] = "That email and password do not match an account."
+        return render(request, "login.html", context, status_code=400)
+    request.session.clear()
+    request.session["user_id"] = user_id
+    rotate_csrf(request)
+    return RedirectResponse(target, status_code=303)
+
+
+async def logout_confirm(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "logout.html", {"viewer": viewer})
+
+
+async def logout_submit(request: Request) -> Response:
+    form = await request.form()
+    if not csrf_matches(request, str(form.get(CSRF_FIELD) or "")):
+        return RedirectResponse("/logout", status_code=303)
+    request.session.clear()
+    return RedirectResponse("/login?signed_out=1", status_code=303)
+
+
+async def secrets_page(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return _login_redirect(request)
+    org = viewer.org(request.path_params["org"])
+    if org is None:
+        return render_error(request, 404, "No such organization (or you are not a member of it).")
+    context = {
+        "viewer": viewer,
+        "org": org,
+        "can_create": org.priority >= permissions.CREATE_PRIORITY,
+        "environments": ENVIRONMENTS,
+        "active": "secrets",
+    }
+    return render(request, "secrets.html", context)
+
+
+async def tokens_page(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return _login_redirect(request)
+    org = viewer.orgs[0] if viewer.orgs else None
+    return render(request, "tokens.html", {"viewer": viewer, "org": org, "active": "tokens"})
+
+
+# JSON endpoints of the tokens page: session only (a token cannot mint tokens), and the
+# unsafe ones need X-CSRF-Token. Errors have the API's shape.
+
+
+def _json_error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "field": field}}, status)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": _iso(token.created_at),
+        "last_used_at": _iso(token.last_used_at),
+        "revoked_at": _iso(token.revoked_at),
+    }
+
+
+def _session_user_id(request: Request, unsafe: bool) -> int | JSONResponse:
+    user_id = request.session.get("user_id")
+    if not isinstance(user_id, int):
+        return _json_error(401, "unauthenticated", "Sign in again: your session has ended.")
+    if unsafe and not csrf_matches(request, request.headers.get(CSRF_HEADER)):
+        return _json_error(403, "forbidden", "Missing or stale CSRF token; reload the page.")
+    return user_id
+
+
+async def tokens_list(request: Request) -> Response:
+    user_id = _session_user_id(request, unsafe=False)
+    if isinstance(user_id, JSONResponse):
+        return user_id
+
+    def load() -> list[dict[str, Any]]:
+        with request.app.state.db.session() as db:
+            return [token_json(token) for token in tokens.list_tokens(db, user_id)]
+
+    return JSONResponse({"tokens": await run_in_threadpool(load)})
+
+
+async def tokens_create(request: Request) -> Response:
+    user_id = _session_user_id(request, unsafe=True)
+    if isinstance(user_id, JSONResponse):
+        return user_id
+    try:
+        body = await request.json()
+    except ValueError:
+        return _json_error(422, "invalid", "Send a JSON object with a name.", "name")
+    name = body.get("name") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        return _json_error(422, "invalid", "Give the token a name, e.g. ci-deploy.", "name")
+    if len(name.strip()) > 100:
+        return _json_error(422, "invalid", "A token name has at most 100 characters.", "name")
+
+    def create() -> tuple[dict[str, Any], str]:
+        with request.app.state.db.session() as db:
+            token, plaintext = tokens.create_token(db, user_id, name.strip())
+            return token_json(token), plaintext
+
+    token, plaintext = await run_in_threadpool(create)
+    return JSONResponse({"token": token, "plaintext": plaintext}, status_code=201)
+
+
+async def tokens_revoke(request: Request) -> Response:
+    user_id = _session_user_id(request, unsafe=True)
+    if isinstance(user_id, JSONResponse):
+        return user_id
+    token_id: int = request.path_params["token_id"]
+
+    def revoke() -> bool:
+        with request.app.state.db.session() as db:
+            return tokens.revoke_token(db, user_id, token_id)
+
+    if not await run_in_threadpool(revoke):
+        return _json_error(404, "not_found", "No such active token.")
+    return Response(status_code=204)
+
+
+routes: list[BaseRoute] = [
+    Route("/", home, methods=["GET"]),
+    Route("/login", login_form, methods=["GET"]),
+    Route("/login", login_submit, methods=["POST"]),
+    Route("/logout", logout_confirm, methods=["GET"]),
+    Route("/logout", logout_submit, methods=["POST"]),
+    Route("/orgs/{org}/secrets", secrets_page, methods=["GET"]),
+    Route("/tokens", tokens_page, methods=["GET"]),
+    Route("/account/tokens", tokens_list, methods=["GET"]),
+    Route("/account/tokens", tokens_create, methods=["POST"]),
+    Route("/account/tokens/{token_id:int}", tokens_revoke, methods=["DELETE"]),
+]
