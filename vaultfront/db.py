@@ -50,6 +50,15 @@ def make_engine(url: str) -> Engine:
             # mode would otherwise fail with SQLITE_BUSY instead of waiting its turn.
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
 
+        @event.listens_for(engine, "checkin")
+        def _sqlite_end_transaction(dbapi_conn: Any, _record: Any) -> None:
+            # A COMMIT that SQLite refuses (a deferred constraint, a full disk) leaves the
+            # transaction open, and SQLAlchemy, which saw the commit attempted, skips its
+            # reset: the pooled connection would keep the database-wide write lock and
+            # every later write would wait out busy_timeout and fail.
+            if dbapi_conn.in_transaction:
+                dbapi_conn.rollback()
+
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
