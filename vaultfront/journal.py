@@ -128,6 +128,23 @@ def current_value(
     return None
 
 
+def _holds(
+    store: VaultStore, entries: dict[str, layout.Entry], secret_id: str, value: Value | None
+) -> bool:
+    """Whether the index already holds exactly `value` for this secret (None: nothing)."""
+    current = [(name, entry) for name, entry in entries.items() if entry.id == secret_id]
+    if value is None:
+        return not current
+    if len(current) != 1:
+        return False
+    name, entry = current[0]
+    if name != value.name or entry.version != value.version:
+        return False
+    if entry.ct is not None:
+        return entry.ct == value.ct
+    return store.read_large(entry.ref or "") == value.ct
+
+
 def apply_value(
     store: VaultStore,
     org: str,
@@ -143,6 +160,10 @@ def apply_value(
     `snapshot` is the index as just read under the lock (its CAS version guards it).
     """
     entries, cas = snapshot if snapshot is not None else store.read_index(org, env)
+    if _holds(store, entries, secret_id, value):
+        # Nothing to change: write nothing. Undoing an operation that failed on one
+        # environment (Vault refused it) must not write that environment again.
+        return
     entries = dict(entries)
     stale_refs = set()
     for name in [n for n, e in entries.items() if e.id == secret_id]:
