@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import re
 import threading
@@ -273,7 +274,7 @@ class Executor:
             ciphertexts: dict[str, str] = {}
             try:
                 for name in names:
-                    ciphertexts[name] = self._ciphertext(name, index[name])
+                    ciphertexts[name] = self._ciphertext(name, self._entry(name, index[name]))
             except _ValueMoved:
                 if attempt == 2:
                     raise
@@ -284,17 +285,37 @@ class Executor:
     def _index_path(self) -> str:
         return f"{self.kv_mount}/data/{layout.index_path(self.org, self.environment)}"
 
-    def _read_index(self) -> dict[str, layout.Entry]:
-        """`GET {kv}/data/orgs/{org}/{env}`: the environment's index document."""
+    def _read_index(self) -> dict[str, Any]:
+        """`GET {kv}/data/orgs/{org}/{env}`: the environment's index document, as the raw
+        name -> entry JSON map.
+
+        This is `layout.decode_index` without building an `Entry` for every name: in an
+        environment of 2,000 secrets that would cost more than the read itself, so
+        `_entry` builds only the entries asked for.
+        """
         path = self._index_path()
         body = self._vault("GET", path, action=f"read the index of {self.where}")
         if body is None:
             return {}  # nothing has ever been set in this environment
         try:
-            return layout.decode_index(body["data"]["data"])
-        except (KeyError, TypeError, ValueError) as exc:
+            data = body["data"]["data"] or {}
+            if data.get("format") != layout.FORMAT:
+                raise ValueError(f"unknown index format {data.get('format')!r}")
+            raw = json.loads(data.get("secrets") or "{}")
+            if not isinstance(raw, dict):
+                raise ValueError("the secrets map is not an object")
+            return raw
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise VaultFailure(
                 f"the index document at {path} is not readable ({exc})", path=path
+            ) from None
+
+    def _entry(self, name: str, raw: Any) -> layout.Entry:
+        try:
+            return layout.Entry.from_json(raw)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise VaultFailure(
+                f"the index entry of {name} is not readable ({exc})", secret=name
             ) from None
 
     def _ciphertext(self, name: str, entry: layout.Entry) -> str:
@@ -326,7 +347,7 @@ class Executor:
             body = self._vault(
                 "POST",
                 path,
-                json={
+                payload={
                     "batch_input": [{"ciphertext": ciphertexts[name]} for name in chunk],
                     "partial_failure_response_code": 200,
                 },
@@ -368,7 +389,7 @@ class Executor:
         path: str,
         *,
         action: str,
-        json: dict[str, Any] | None = None,
+        payload: dict[str, Any] | None = None,
         secret: str | None = None,
         missing_ok: bool = True,
     ) -> dict[str, Any] | None:
@@ -382,7 +403,7 @@ class Executor:
         self._ensure_token()
         while True:
             try:
-                response = self._client.adapter.request(method, f"/v1/{path}", json=json)
+                response = self._client.adapter.request(method, f"/v1/{path}", json=payload)
             except hvac.exceptions.InvalidPath as exc:
                 if missing_ok:
                     return None
