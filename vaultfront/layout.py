@@ -44,7 +44,7 @@ INDEX_SIZE_BUDGET: Final = 768 * 1024
 
 
 def check_org_slug(org: str) -> str:
-    if not ORG_SLUG_PATTERN.match(org):
+    if not ORG_SLUG_PATTERN.fullmatch(org):
         raise ValueError(
             f"{org!r} is not an organization slug: use 1 to 63 lowercase letters, digits "
             "and hyphens, starting and ending with a letter or digit"

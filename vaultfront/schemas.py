@@ -51,7 +51,7 @@ def _unknown(body: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
 
 
 def check_name(name: Any) -> str:
-    if not isinstance(name, str) or not layout.SECRET_NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not layout.SECRET_NAME_PATTERN.fullmatch(name):
         raise Invalid(
             "A name is 1 to 128 characters: an uppercase letter, then uppercase letters, "
             "digits or underscores (like STRIPE_API_KEY).",
