@@ -42,10 +42,20 @@ def timed(command: list[str], env: dict[str, str], timeout: float = 60) -> tuple
     return elapsed, result.stdout
 
 
-def measure(command: list[str], env: dict[str, str], repeats: int) -> tuple[float, str]:
-    timed(command, env)  # warm the page cache
-    runs = [timed(command, env) for _ in range(repeats)]
-    return statistics.median(t for t, _ in runs), runs[-1][1]
+def interleaved(
+    commands: dict[str, list[str]], env: dict[str, str], repeats: int
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Median ms of each command, run in turn within each round, so that other processes'
+    load on these cores affects all of them alike."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    outputs: dict[str, str] = {}
+    for command in commands.values():
+        timed(command, env)  # warm the page cache
+    for _ in range(repeats):
+        for label, command in commands.items():
+            elapsed, outputs[label] = timed(command, env)
+            times[label].append(elapsed)
+    return {label: statistics.median(t) for label, t in times.items()}, outputs
 
 
 def agent_config(workdir: Path, addr: str, org: str, names: list[str]) -> Path:
@@ -98,13 +108,18 @@ def main() -> None:
         env.pop("VAULT_TOKEN", None)
         run_args = ["run", "--org", org, "--env", "staging", "--", *CHILD]
 
-        bare, _ = measure([python, "-c", "pass"], env, args.repeats)
-        hvac_ms, _ = measure([python, "-c", "import hvac"], env, args.repeats)
-        run_ms, run_out = measure([python, "-m", "vaultfront", *run_args], env, args.repeats)
+        commands = {
+            "bare": [python, "-c", "pass"],
+            "hvac": [python, "-c", "import hvac"],
+            "run": [python, "-m", "vaultfront", *run_args],
+        }
         script = Path(python).parent / "vaultfront"
-        script_ms = None
         if script.exists():
-            script_ms, _ = measure([str(script), *run_args], env, args.repeats)
+            commands["script"] = [str(script), *run_args]
+        medians, outputs = interleaved(commands, env, args.repeats)
+        bare, hvac_ms, run_ms = medians["bare"], medians["hvac"], medians["run"]
+        script_ms = medians.get("script")
+        run_out = outputs["run"]
 
         (workdir / "role_id").write_text(creds.role_id)
         (workdir / "secret_id").write_text(creds.secret_id)
