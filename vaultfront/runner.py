@@ -279,6 +279,7 @@ def _say(message: str) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaultfront run",
+        usage="vaultfront run --org ORG --env ENV [--secret NAME ...] -- COMMAND [ARGS...]",
         description="Run COMMAND with the secrets of one organization's environment as "
         "environment variables; every secret value in its output is replaced by ***.",
         epilog="Reads VAULT_ADDR and VAULTFRONT_EXECUTOR_ROLE_ID / "
