@@ -166,7 +166,6 @@ class Executor:
         self._client = hvac.Client(url=self.vault_addr, token="", timeout=timeout)
         self._authenticated = False
         self._lease_seconds: float | None = None  # None: the token does not expire
-        self._renewable = False
         self._renew_at: float | None = None
         self._authenticated_at = 0.0
 
@@ -528,7 +527,6 @@ class Executor:
         self._authenticated = True
         if fresh:
             self._authenticated_at = now
-        self._renewable = renewable
         if lease <= 0:
             self._lease_seconds = None  # a token without expiry (root, or never-expiring)
             self._renew_at = None
