@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 from starlette.requests import Request
 
-from vaultfront import tokens
+from vaultfront import layout, tokens
 from vaultfront.errors import Forbidden, NotFound, Unauthenticated
 from vaultfront.models import Membership, Organization, User, utcnow
 from vaultfront.permissions import Actor, priority_of
@@ -93,6 +93,8 @@ def authenticate(request: Request, session: Session) -> User:
 
 def actor_for(session: Session, user: User, org_slug: str) -> Actor:
     """The user acting in an organization; 404 when it does not exist or they are no member."""
+    if not layout.ORG_SLUG_PATTERN.fullmatch(org_slug):
+        raise NotFound()  # no such slug can exist (and PostgreSQL cannot compare NUL)
     org = session.exec(select(Organization).where(Organization.slug == org_slug)).first()
     if org is None:
         raise NotFound()

@@ -65,6 +65,8 @@ def check_description(description: Any) -> str:
         return ""
     if not isinstance(description, str):
         raise Invalid("The description must be text.", field="description")
+    if "\x00" in description:
+        raise Invalid("The description contains a NUL character; remove it.", field="description")
     if len(description) > MAX_DESCRIPTION:
         raise Invalid(
             f"The description is {len(description)} characters; the limit is {MAX_DESCRIPTION}.",

@@ -11,6 +11,7 @@ kept is ciphertext (in Vault) and masks (in the database).
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,14 @@ log = logging.getLogger("vaultfront.secrets")
 
 def iso(value: Any) -> str:
     return str(value.isoformat().replace("+00:00", "Z"))
+
+
+def is_secret_id(text: str) -> bool:
+    """A secret id as the server assigns them: a canonical, lowercase UUID."""
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
 
 
 def owner_json(user: User | None) -> dict[str, Any]:
@@ -88,7 +97,7 @@ class SecretService:
         return [row_json(secret, owner) for secret, owner in rows]
 
     def _load(self, session: Session, actor: Actor, secret_id: str) -> tuple[Secret, User | None]:
-        secret = session.get(Secret, secret_id) if len(secret_id) <= 36 else None
+        secret = session.get(Secret, secret_id) if is_secret_id(secret_id) else None
         if secret is None or secret.org_id != actor.org.id:
             raise NotFound("No such secret in this organization.")
         return secret, session.get(User, secret.owner_id)
