@@ -746,3 +746,64 @@ def test_background_recovery_waits_for_unseal(
         wait_for_empty_journal(bao_up, org)
     assert_unchanged(w, bao_up, db_before, vault_before)
     assert_consistent(w, bao_up)
+
+
+@pytest.mark.parametrize("outage", ["stopped", "sealed"])
+def test_vault_lost_after_the_commit_keeps_the_write(
+    fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, outage: str
+):
+    """Vault goes away after the commit, before the record is dropped: the write stands.
+
+    The answer is the success it is (the database and Vault both hold the change); the
+    record stays until Vault is back, and recovery then only drops it.
+    """
+    w, org = fw, fw.org
+    real_finish = journal.finish
+
+    def finish_after_outage(store: Any, op: journal.Operation) -> None:
+        take_down(bao_up, outage)
+        real_finish(store, op)
+
+    monkeypatch.setattr(journal, "finish", finish_after_outage)
+    created = w.create(name="ECHO", values={"development": "dev-new", "staging": "stg-new"})
+    monkeypatch.undo()
+    bring_back(bao_up)
+
+    assert len(journal_records(bao_up, org)) == 1
+    vault_after = vault_state(bao_up, org)
+    assert set(vault_after["development"]) == {"ECHO"}, vault_after
+    assert service(w).recover_all() == 1
+    assert vault_state(bao_up, org) == vault_after
+    assert_consistent(w, bao_up)
+    detail = w.call("owner", "GET", f"/api/orgs/{org}/secrets/{created['id']}").json()
+    assert detail["values"]["staging"] == {"set": True, "mask": "***"}, detail
+    assert values_in_vault(bao_up, org)["staging"] == {"ECHO": "stg-new"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Known window: a write that fails halfway because Vault went away leaves the "
+        "environments it already wrote until recovery runs (the next write to the "
+        "organization, or the 30 s background pass); an executor reading in between gets "
+        "a value the API answered 503 for. Closing it needs a design change (e.g. entries "
+        "marked pending until the commit, which the executor skips)."
+    ),
+)
+def test_executor_never_sees_the_half_of_a_failed_create(
+    fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch
+):
+    from executor_helpers import executor_for
+
+    w, org = fw, fw.org
+    w.create(name="ALPHA", values={"development": "dev-old"})
+    trigger_before(monkeypatch, "production", lambda: take_down(bao_up, "sealed"))
+    method, path, body, _ = fault_request(w, "create", {})
+    assert w.call("owner", method, path, json=body).status_code == 503
+    monkeypatch.undo()
+    bring_back(bao_up)
+
+    executor = executor_for(bao_up.root_client(), bao_up.addr, org, "development")
+    resolved = executor.resolve_all()
+    print("the development executor resolves:", sorted(resolved))
+    assert set(resolved) == {"ALPHA"}, sorted(resolved)
