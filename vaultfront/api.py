@@ -26,8 +26,12 @@ from vaultfront.secrets import SecretService
 MAX_BODY_BYTES = 1024 * 1024
 
 
-async def read_json(request: Request) -> Any:
-    """The request's JSON body; 413 past 1 MiB (declared or actual), 422 when not JSON."""
+async def read_body(request: Request) -> bytes:
+    """The request's raw body; 413 past 1 MiB (declared or actual).
+
+    Read before authentication (the size cap protects the server); parsed with
+    `parse_json` only after it, so a caller without credentials always gets 401.
+    """
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise TooLarge()
@@ -38,7 +42,11 @@ async def read_json(request: Request) -> Any:
         if size > MAX_BODY_BYTES:
             raise TooLarge()
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> Any:
+    """The body as JSON; 422 when it is empty or not JSON."""
     if not raw.strip():
         raise Invalid("The request body must be a JSON object.", field="body")
     try:
@@ -103,11 +111,12 @@ async def list_secrets(request: Request) -> Response:
 
 
 async def create_secret(request: Request) -> Response:
-    body = await read_json(request)
+    raw = await read_body(request)
     return await in_org(
         request,
         lambda session, actor: detail_response(
-            service(request).create(session, actor, schemas.parse_create(body)), status=201
+            service(request).create(session, actor, schemas.parse_create(parse_json(raw))),
+            status=201,
         ),
     )
 
@@ -122,7 +131,7 @@ async def get_secret(request: Request) -> Response:
 
 async def update_secret(request: Request) -> Response:
     secret_id = request.path_params["id"]
-    body = await read_json(request)
+    raw = await read_body(request)
     if_match = request.headers.get("if-match")
     return await in_org(
         request,
@@ -131,7 +140,7 @@ async def update_secret(request: Request) -> Response:
                 session,
                 actor,
                 secret_id,
-                schemas.parse_update(body),
+                schemas.parse_update(parse_json(raw)),
                 schemas.parse_if_match(if_match),
             )
         ),
