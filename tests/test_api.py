@@ -648,6 +648,14 @@ def test_unauthenticated(world: Any) -> None:
             response = world.client.request(method, path, headers=headers, json=payload)
             assert_error(response, 401, "unauthenticated", field=None)
             assert response.status_code == 401, (label, show(response))
+    # Credentials are checked before the body is parsed: a bad body still gets 401.
+    for method, path in (("POST", secrets_url(world)), ("PATCH", secrets_url(world, body["id"]))):
+        for raw in (b"{not json", b"[]", b'{"name": "lowercase"}'):
+            response = world.client.request(
+                method, path, content=raw, headers={"Content-Type": "application/json"}
+            )
+            assert_error(response, 401, "unauthenticated")
+
     # Nothing was written by any of them.
     seen = detail(world, body["id"])
     assert seen["version"] == 1 and seen["description"] == "", seen
@@ -779,6 +787,14 @@ def test_not_found_never_hints(world: Any) -> None:
             assert hint not in real.text, show(real)
         # A member asking about an organization that does not exist: the same 404.
         assert_error(world.call("owner", method, ghost_path, json=payload), 404, "not_found")
+    # Even with a body that is not JSON: membership is decided before the body is read.
+    for org in (world.org, ghost_org):
+        response = world.client.post(
+            f"/api/orgs/{org}/secrets", content=b"{oops", headers=world.headers("outsider")
+        )
+        assert_error(response, 404, "not_found")
+        assert response.content == ghost.content, show(response)
+
     # Slugs that cannot exist are the same 404, on both databases.
     for bad_org in ("%00", "acme%00", "UPPER", "x" * 300):
         for method, path, payload in every_route(world, bad_org, sid):
