@@ -16,6 +16,7 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,8 +170,16 @@ class Watch:
             self.foreign_requests.append(url)
             route.abort()
 
+    expected: list[str] = field(default_factory=list)
+
+    def expect(self, text: str) -> None:
+        """A console message containing `text` is this test's point, not a problem."""
+        self.expected.append(text)
+
     def console(self, message: ConsoleMessage) -> None:
         text = message.text
+        if any(expected in text for expected in self.expected):
+            return
         if "Content Security Policy" in text or "AG Grid" in text:
             self.problems.append(f"console {message.type}: {text}")
 
@@ -205,6 +214,8 @@ def storage_states(
 
 
 ContextFactory = Callable[..., BrowserContext]
+#: The watch of each context made by `new_context`, for tests that check it themselves.
+WATCHES: weakref.WeakKeyDictionary[BrowserContext, Watch] = weakref.WeakKeyDictionary()
 
 
 @pytest.fixture
@@ -224,6 +235,7 @@ def new_context(
         context.route("**/*", watch.route)
         context.on("page", watch.attach)
         made.append((context, watch))
+        WATCHES[context] = watch
         return context
 
     yield make

@@ -6,7 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 
 PASSWORD = "correct horse battery staple"
 TIMEOUT_MS = 10_000
@@ -67,6 +67,8 @@ def open_grid(page: Page, org: str = "acme") -> None:
 
 def grid_row(page: Page, name: str) -> Locator:
     """The grid row whose Name cell is `name`, after filtering the grid down to it."""
+    # With a modal open, typing would go to the modal's focused field, not the filter.
+    expect(page.locator("dialog[open]")).to_have_count(0)
     page.get_by_label("Filter").fill(name)
     row = page.locator("#secrets-grid .ag-row[row-id]").filter(
         has=page.locator('[col-id="name"]', has_text=re.compile(f"^{re.escape(name)}$"))

@@ -287,6 +287,9 @@
     var row = toRow(detail);
     if (grid.getRowNode(row.id)) grid.applyTransaction({ update: [row] });
     else grid.applyTransaction({ add: [row] });
+    // The quick filter caches each row's text: a renamed row must be matched by its new name.
+    grid.resetQuickFilter();
+    grid.onFilterChanged();
   }
 
   function removeRow(id) {
@@ -588,6 +591,7 @@
   }
 
   function closeDrawer() {
+    resetForm();
     if (dialog.open) dialog.close();
   }
 
@@ -629,6 +633,7 @@
 
   form.addEventListener("submit", save);
   form.addEventListener("input", refreshDirty);
+  dialog.addEventListener("cancel", resetForm); // Escape: wipe at once, "close" comes later
   dialog.addEventListener("close", function () {
     // Typed values must not linger in the page once the drawer is gone.
     resetForm();
