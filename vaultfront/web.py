@@ -243,6 +243,8 @@ async def secrets_page(request: Request) -> Response:
     org = viewer.org(request.path_params["org"])
     if org is None:
         return render_error(request, 404, "No such organization (or you are not a member of it).")
+    if request.session.get("last_org") != org.slug:
+        request.session["last_org"] = org.slug  # where the tokens page's "Secrets" link goes
     context = {
         "viewer": viewer,
         "org": org,
@@ -257,7 +259,9 @@ async def tokens_page(request: Request) -> Response:
     viewer = await current_viewer(request)
     if viewer is None:
         return _login_redirect(request)
-    org = viewer.orgs[0] if viewer.orgs else None
+    last = request.session.get("last_org")
+    org = viewer.org(last) if isinstance(last, str) else None
+    org = org or (viewer.orgs[0] if viewer.orgs else None)
     return render(request, "tokens.html", {"viewer": viewer, "org": org, "active": "tokens"})
 
 

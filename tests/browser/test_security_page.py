@@ -249,10 +249,16 @@ def test_security_headers_on_pages_api_and_assets(live_server: LiveServer) -> No
         assert directives.get("script-src") == "script-src 'self'", (what, csp)
         assert directives.get("frame-ancestors") == "frame-ancestors 'none'", (what, csp)
         assert directives.get("default-src") == "default-src 'none'", (what, csp)
-        assert "unsafe-eval" not in csp and "'unsafe-inline'" not in directives["style-src-elem"]
+        assert "unsafe-eval" not in csp and "unsafe-inline" not in csp, (what, csp)
+        assert re.fullmatch(r"style-src 'self' 'nonce-[\w-]{20,}'", directives["style-src"])
         assert headers.get("x-frame-options") == "DENY", what
         assert headers.get("x-content-type-options") == "nosniff", what
         assert headers.get("referrer-policy") == "no-referrer", what
+    nonces = {
+        re.search(r"'nonce-([^']+)'", r.headers["content-security-policy"]).group(1)  # type: ignore[union-attr]
+        for r in answers.values()
+    }
+    assert len(nonces) == len(answers), "a CSP nonce must be new for every response"
     assert answers["/no-such-page"].status_code == 404
     assert "text/html" in answers["/no-such-page"].headers["content-type"]
     assert answers["/login"].headers["cache-control"] == "no-store"
