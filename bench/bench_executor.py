@@ -120,7 +120,8 @@ def main() -> None:
                 ).items()
             }
             large = {
-                name: layout.large_path(org, "staging", entry.id) for name, entry in index.items()
+                name: layout.large_path(org, "staging", entry.id, entry.version)
+                for name, entry in index.items()
             }
             key = layout.transit_key(org, "staging")
             names = list(values)

@@ -55,7 +55,7 @@ def seed(root: hvac.Client, org: str, env: str, count: int, size: int = 40) -> d
             secret_id = str(uuid.uuid4())
             entries[name] = layout.Entry(id=secret_id, version=1, ct=item["ciphertext"])
             root.secrets.kv.v2.create_or_update_secret(
-                layout.large_path(org, env, secret_id),
+                layout.large_path(org, env, secret_id, 1),
                 secret={"ct": item["ciphertext"]},
                 mount_point=DEFAULT_KV_MOUNT,
             )

@@ -51,7 +51,7 @@ def write_env(
         version = before[name].version + 1 if name in before else 1
         ct = encrypt(root, org, env, value)
         if name in large:
-            ref = layout.large_path(org, env, secret_id)
+            ref = layout.large_path(org, env, secret_id, version)
             root.secrets.kv.v2.create_or_update_secret(
                 ref, secret={"ct": ct}, mount_point=DEFAULT_KV_MOUNT
             )

@@ -4,7 +4,7 @@ Each test gets a fresh `world` (an organization with its people, the app over th
 OpenBao dev server). What the API claims about Vault is checked in Vault itself, with the
 root token, through the layout contract: KV mount `vaultfront`, index document
 `orgs/{org}/{env}` holding `{"format", "secrets": "<json map NAME -> entry>"}`, large
-values out of line in `orgs/{org}/{env}/large/{id}`, Transit key `org-{org}-{env}`.
+values out of line in `orgs/{org}/{env}/large/{id}-{version}`, Transit key `org-{org}-{env}`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import hvac
 import hvac.exceptions
-import pytest
 from sqlmodel import select
 
 from vaultfront import tokens as token_store
@@ -530,7 +529,7 @@ def test_delete_removes_metadata_and_every_environment_in_vault(world: Any) -> N
     keeper = world.create(name="KEEPER", values={"production": "keep-me-please-1"})
     sid = body["id"]
     assert all(entry_of(world, env, sid) for env in ENVS)
-    assert large_paths(world, "production") == [sid], "the 64 KiB value is out of line"
+    assert large_paths(world, "production") == [f"{sid}-1"], "the 64 KiB value is out of line"
     keeper_ct = ciphertexts(world, keeper["id"])
 
     deleted = world.call("owner", "DELETE", secrets_url(world, sid))
@@ -554,7 +553,7 @@ def test_delete_removes_metadata_and_every_environment_in_vault(world: Any) -> N
     root = world.vault.root_client()
     try:
         root.secrets.kv.v2.read_secret_metadata(
-            f"orgs/{world.org}/production/large/{sid}", mount_point=KV
+            f"orgs/{world.org}/production/large/{sid}-1", mount_point=KV
         )
         raise AssertionError("the out-of-line value's metadata (and versions) survived")
     except hvac.exceptions.InvalidPath:
@@ -582,7 +581,7 @@ def test_large_value_round_trip_out_of_line(world: Any) -> None:
     name, entry = entry_of(world, "production", sid)  # type: ignore[misc]
     assert name == "BIG"
     assert set(entry) == {"id", "version", "ref"}, entry
-    assert entry["ref"] == f"orgs/{world.org}/production/large/{sid}", entry
+    assert entry["ref"] == f"orgs/{world.org}/production/large/{sid}-1", entry
     ct = large_ct(world, entry["ref"])
     assert len(ct) > 4096 and ct.startswith("vault:v"), ct[:40]
     assert decrypt(world, "production", ct) == value
@@ -986,15 +985,6 @@ def test_invalid_input_names_the_field(world: Any) -> None:
     assert names == ["A" * 128, "VALID"], names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "design question: a value holding NUL gets 201 on SQLite but a 500 on PostgreSQL when "
-        "a NUL falls in the revealed part of the mask (PostgreSQL text cannot hold NUL). "
-        "Proposed: 422 on values.ENV (no environment variable can hold NUL, so `vaultfront "
-        "run` could not pass it on either), or a mask that escapes control characters."
-    ),
-)
 def test_a_value_holding_nul_is_refused_the_same_way_on_both_databases(world: Any) -> None:
     for value in ("\x00" * 20, "abcdefgh\x00" * 3):
         response = world.call(

@@ -441,7 +441,11 @@ def _everything_readable(
     versions 1..20, each ciphertext found there decrypted."""
     raw = login(addr, environ)
     paths = [layout.index_path(org, env)]
-    paths += [layout.large_path(org, env, str(secret_id)) for secret_id in secret_ids]  # type: ignore[attr-defined]
+    paths += [
+        layout.large_path(org, env, str(secret_id), version)
+        for secret_id in secret_ids  # type: ignore[attr-defined]
+        for version in range(1, 6)
+    ]
     ciphertexts: set[str] = set()
     for path in paths:
         for version in range(1, 21):

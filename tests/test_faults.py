@@ -132,13 +132,21 @@ def read_kv(root: hvac.Client, path: str) -> dict[str, Any] | None:
 
 
 def vault_state(bao: VaultServer, org: str) -> dict[str, dict[str, tuple[str, int, str]]]:
-    """env -> name -> (secret id, entry version, ciphertext), out-of-line values resolved."""
+    """env -> name -> (secret id, entry version, ciphertext), out-of-line values resolved.
+
+    Committed entries (what an executor reads) under their names; a pending change left
+    beside one shows as `NAME (pending)` -> (secret id, its version, "pending").
+    """
     root = bao.root_client()
     state: dict[str, dict[str, tuple[str, int, str]]] = {}
     for env in layout.ENVIRONMENTS:
         entries = layout.decode_index(read_kv(root, layout.index_path(org, env)))
         resolved = {}
         for name, entry in entries.items():
+            if entry.pending is not None:
+                resolved[f"{name} (pending)"] = (entry.id, entry.pending.version, "pending")
+            if not entry.committed:
+                continue
             ct = entry.ct
             if ct is None:
                 large = read_kv(root, entry.ref or "")
@@ -171,7 +179,11 @@ def plaintext(bao: VaultServer, org: str, env: str, ct: str) -> str:
 def values_in_vault(bao: VaultServer, org: str) -> dict[str, dict[str, str]]:
     """env -> name -> the decrypted value: what an executor would get."""
     return {
-        env: {name: plaintext(bao, org, env, ct) for name, (_, _, ct) in entries.items()}
+        env: {
+            name: plaintext(bao, org, env, ct)
+            for name, (_, _, ct) in entries.items()
+            if ct != "pending"
+        }
         for env, entries in vault_state(bao, org).items()
     }
 
@@ -307,21 +319,21 @@ def trigger_before(
 ) -> list[str]:
     """Run `action` (take Vault down) just before the first write to `env`'s index.
 
-    Wraps vaultfront's own `journal.apply_value`; Vault itself stays real. Returns the log
-    of the environments applied, to show where the operation stood.
+    Wraps vaultfront's own `journal.stage`; Vault itself stays real. Returns the log
+    of the environments staged, to show where the operation stood.
     """
-    real = journal.apply_value
+    real = journal.stage
     applied: list[str] = []
 
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        target = args[2]  # (store, org, env, secret_id, value, ...)
+        target = args[2].env  # (store, op, change)
         if target == env and "TRIGGERED" not in applied:
             applied.append("TRIGGERED")
             action()
         real(*args, **kwargs)
         applied.append(str(target))
 
-    monkeypatch.setattr(journal, "apply_value", wrapper)
+    monkeypatch.setattr(journal, "stage", wrapper)
     return applied
 
 
@@ -632,7 +644,9 @@ def test_crash_before_commit_is_rolled_back(
     print("after the crash: journal", left, "vault", values_in_vault(bao_up, org))
     assert len(left) == 1, left
     assert db_state(w.database_url, org) == db_before
-    assert values_in_vault(bao_up, org) != values_before, "Vault was expected to be written"
+    # Vault holds the change, pending; an executor still reads only the committed values.
+    assert vault_state(bao_up, org) != vault_before, "Vault was expected to be written"
+    assert values_in_vault(bao_up, org) == values_before, "an executor sees an uncommitted change"
 
     if op == "update":
         # The next write to the organization repairs first.
@@ -654,7 +668,11 @@ def test_crash_before_commit_is_rolled_back(
 def test_crash_after_commit_keeps_the_committed_state(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, op: str
 ):
-    """Database committed, record not dropped: recovery keeps Vault and drops the record."""
+    """Database committed, change not settled in Vault: recovery settles it.
+
+    Until then Vault holds the change pending beside the state from before, which is what
+    an executor reads; recovery makes the change the committed one and drops the record.
+    """
     w, org = fw, fw.org
     alpha = w.create(
         name="ALPHA",
@@ -672,9 +690,13 @@ def test_crash_after_commit_keeps_the_committed_state(
     expected_names = {"create": {"ALPHA", "ECHO"}, "update": {"ALPHA_RENAMED"}, "delete": set()}
     assert set(db_after["secrets"]) == expected_names[op]
 
+    pending = [n for env in vault_after.values() for n in env if n.endswith("(pending)")]
+    assert pending, f"the change was expected to wait, pending, in Vault: {vault_after}"
+
     assert service(w).recover_all() == 1
     assert journal_records(bao_up, org) == []
-    assert vault_state(bao_up, org) == vault_after
+    settled = vault_state(bao_up, org)
+    assert not [n for env in settled.values() for n in env if n.endswith("(pending)")], settled
     assert_consistent(w, bao_up)
     if op == "update":
         assert values_in_vault(bao_up, org) == {
@@ -752,10 +774,11 @@ def test_background_recovery_waits_for_unseal(
 def test_vault_lost_after_the_commit_keeps_the_write(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, outage: str
 ):
-    """Vault goes away after the commit, before the record is dropped: the write stands.
+    """Vault goes away after the commit, before the change settles: the write stands.
 
-    The answer is the success it is (the database and Vault both hold the change); the
-    record stays until Vault is back, and recovery then only drops it.
+    The answer is the success it is (the database committed). Until Vault is back and
+    recovery settles the change, Vault keeps it pending beside the old state, which is
+    all an executor reads; recovery then makes it the committed one and drops the record.
     """
     w, org = fw, fw.org
     real_finish = journal.finish
@@ -771,25 +794,15 @@ def test_vault_lost_after_the_commit_keeps_the_write(
 
     assert len(journal_records(bao_up, org)) == 1
     vault_after = vault_state(bao_up, org)
-    assert set(vault_after["development"]) == {"ECHO"}, vault_after
+    assert set(vault_after["development"]) == {"ECHO (pending)"}, vault_after
     assert service(w).recover_all() == 1
-    assert vault_state(bao_up, org) == vault_after
+    assert set(vault_state(bao_up, org)["development"]) == {"ECHO"}
     assert_consistent(w, bao_up)
     detail = w.call("owner", "GET", f"/api/orgs/{org}/secrets/{created['id']}").json()
     assert detail["values"]["staging"] == {"set": True, "mask": "***"}, detail
     assert values_in_vault(bao_up, org)["staging"] == {"ECHO": "stg-new"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Known window: a write that fails halfway because Vault went away leaves the "
-        "environments it already wrote until recovery runs (the next write to the "
-        "organization, or the 30 s background pass); an executor reading in between gets "
-        "a value the API answered 503 for. Closing it needs a design change (e.g. entries "
-        "marked pending until the commit, which the executor skips)."
-    ),
-)
 def test_executor_never_sees_the_half_of_a_failed_create(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch
 ):

@@ -106,7 +106,7 @@ async def me(request: Request) -> Response:
 async def list_secrets(request: Request) -> Response:
     return await in_org(
         request,
-        lambda session, actor: JSONResponse({"secrets": service(request).list(session, actor)}),
+        lambda session, actor: JSONResponse({"secrets": service(request).rows(session, actor)}),
     )
 
 

@@ -29,7 +29,7 @@ from vaultfront.vault import VaultStore
 
 log = logging.getLogger("vaultfront.app")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-RECOVERY_INTERVAL_SECONDS = 30.0
+RECOVERY_INTERVAL_SECONDS = 5.0
 
 HTTP_CODES = {
     401: "unauthenticated",
@@ -73,7 +73,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def _recover_forever(secrets: SecretService, stop: threading.Event) -> None:
-    """Repair what crashed writes left in Vault: at start-up, then every 30 seconds."""
+    """Repair what crashed writes left in Vault: at start-up, then every 5 seconds."""
     while True:
         try:
             recovered = secrets.recover_all()

@@ -303,7 +303,9 @@ class Executor:
             raw = json.loads(data.get("secrets") or "{}")
             if not isinstance(raw, dict):
                 raise ValueError("the secrets map is not an object")
-            return raw
+            # Only committed values: a change the facade has not committed yet rides
+            # beside them as `pending`, and is not ours to read.
+            return layout.committed_items(raw)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise VaultFailure(
                 f"the index document at {path} is not readable ({exc})", path=path

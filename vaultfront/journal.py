@@ -1,22 +1,25 @@
-"""Changing Vault and the database together, so that a failure halfway leaves nothing
-half-written.
+"""Changing Vault and the database together, so that no failure leaves a half-written
+secret, and nothing uncommitted is ever visible to an executor.
 
 An operation on a secret may touch up to three index documents (one per environment) and
-then the database. Vault has no transactions across documents, so every operation runs:
+the database. Vault has no transactions across documents, so every operation runs:
 
 1. under the organization's database write lock (`Database.write_session`), so operations
    on one organization never interleave;
-2. first a *journal record* is written to Vault (`journal/{org}/{op}`, facade-only): for
-   each environment touched, the value before and the value after, as ciphertext;
-3. then each environment's index document is rewritten (`apply_value`, idempotent);
-4. then the database transaction commits;
-5. then the journal record is deleted.
+2. a *journal record* is written to Vault (`journal/{org}/{op}`, facade-only): which
+   secret, which environments, which operation; no ciphertext;
+3. each touched environment's index gets the change as *pending* (`stage`): the entry keeps
+   its committed name and ciphertext, which is all an executor reads, and carries the new
+   one beside it (`layout.Pending`);
+4. the database transaction commits;
+5. each pending change is made the committed one (`settle`), then the record is deleted.
 
-If Vault fails during 3, the change is undone at once (each environment set back to its
-"before"); if the database fails at 4, likewise. If the process dies between 2 and 5, the
-record stays, and `recover` (run before every write to that organization, at start-up and
-periodically) finishes the job: where the database shows the operation committed, it only
-deletes the record; otherwise it sets every environment back. See docs/design.md.
+If Vault fails during 3, or the database at 4, the pending changes are dropped at once
+(`unstage`). If the process dies, or Vault goes away, between 2 and 5, the record stays and
+`recover` (run before every write to that organization, at start-up and every few seconds)
+finishes the job: where the database shows the operation committed it settles the
+environments, otherwise it drops their pending changes. Either way an executor only ever
+reads values whose database write committed. See docs/design.md.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal
 
 from vaultfront import layout
 from vaultfront.errors import VaultUnavailable
@@ -33,33 +36,16 @@ from vaultfront.vault import IndexChanged, VaultStore
 
 log = logging.getLogger("vaultfront.journal")
 
-
-@dataclass(frozen=True)
-class Value:
-    """Where one secret's value in one environment is, logically: its name and ciphertext."""
-
-    name: str
-    version: int
-    ct: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "ct": self.ct}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> Value | None:
-        if data is None:
-            return None
-        return cls(name=str(data["name"]), version=int(data["version"]), ct=str(data["ct"]))
-
-
+KEEP: Final = "keep"  # the environment keeps its value (a rename moves it)
 Snapshot = tuple[dict[str, layout.Entry], int]
 
 
 @dataclass(frozen=True)
 class EnvChange:
+    """What an operation does to one environment: set a ciphertext, clear, or keep."""
+
     env: layout.Environment
-    before: Value | None
-    after: Value | None
+    value: str | Literal["keep"] | None = field(repr=False)
 
 
 @dataclass
@@ -67,11 +53,12 @@ class Operation:
     org: str
     secret_id: str
     kind: str  # create, update, delete
+    name: str  # the secret's name once the operation is done
     target_version: int
     changes: list[EnvChange] = field(default_factory=list)
     op_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    # Index documents as read while planning (entries, CAS version), under the lock: the
-    # first apply can skip reading them again. Not part of the record.
+    # Index documents as this process last wrote them (entries, CAS version), under the
+    # lock: settling can skip reading them again. Not part of the record.
     snapshots: dict[str, Snapshot] = field(default_factory=dict, repr=False)
 
     def to_record(self) -> dict[str, Any]:
@@ -80,15 +67,9 @@ class Operation:
             "org": self.org,
             "secret_id": self.secret_id,
             "kind": self.kind,
+            "name": self.name,
             "target_version": self.target_version,
-            "changes": [
-                {
-                    "env": c.env,
-                    "before": c.before and c.before.to_json(),
-                    "after": c.after and c.after.to_json(),
-                }
-                for c in self.changes
-            ],
+            "envs": [change.env for change in self.changes],
         }
 
     @classmethod
@@ -97,105 +78,131 @@ class Operation:
             org=str(record["org"]),
             secret_id=str(record["secret_id"]),
             kind=str(record["kind"]),
+            name=str(record["name"]),
             target_version=int(record["target_version"]),
             op_id=str(record["op"]),
-            changes=[
-                EnvChange(
-                    env=layout.check_environment(c["env"]),
-                    before=Value.from_json(c["before"]),
-                    after=Value.from_json(c["after"]),
-                )
-                for c in record["changes"]
-            ],
+            changes=[EnvChange(layout.check_environment(env), KEEP) for env in record["envs"]],
         )
 
 
-def current_value(
-    store: VaultStore, op: Operation, env: layout.Environment, secret_id: str
-) -> Value | None:
-    """The secret's value in one environment as Vault holds it now (ciphertext), if any.
-
-    Keeps the index it read in `op.snapshots` for the apply that follows.
-    """
-    entries, cas = store.read_index(op.org, env)
-    op.snapshots[env] = (dict(entries), cas)
-    for name, entry in entries.items():
+def _find(entries: dict[str, layout.Entry], secret_id: str) -> tuple[str, layout.Entry] | None:
+    for key, entry in entries.items():
         if entry.id == secret_id:
-            ct = entry.ct if entry.ct is not None else store.read_large(entry.ref or "")
-            if ct is None:
-                return None
-            return Value(name=name, version=entry.version, ct=ct)
+            return key, entry
     return None
 
 
-def _holds(
-    store: VaultStore, entries: dict[str, layout.Entry], secret_id: str, value: Value | None
-) -> bool:
-    """Whether the index already holds exactly `value` for this secret (None: nothing)."""
-    current = [(name, entry) for name, entry in entries.items() if entry.id == secret_id]
-    if value is None:
-        return not current
-    if len(current) != 1:
-        return False
-    name, entry = current[0]
-    if name != value.name or entry.version != value.version:
-        return False
-    if entry.ct is not None:
-        return entry.ct == value.ct
-    return store.read_large(entry.ref or "") == value.ct
+def _read(store: VaultStore, op: Operation, env: layout.Environment) -> Snapshot:
+    snapshot = op.snapshots.pop(env, None)
+    if snapshot is not None:
+        return dict(snapshot[0]), snapshot[1]
+    return store.read_index(op.org, env)
 
 
-def apply_value(
+def _write(
     store: VaultStore,
-    org: str,
+    op: Operation,
     env: layout.Environment,
-    secret_id: str,
-    value: Value | None,
-    snapshot: Snapshot | None = None,
+    entries: dict[str, layout.Entry],
+    cas: int,
 ) -> None:
-    """Make the environment's index hold exactly `value` for this secret (None: nothing).
+    store.write_index(op.org, env, entries, cas)
+    op.snapshots[env] = (entries, cas + 1)
 
-    Idempotent, so it serves both doing and undoing. A large ciphertext is written before
-    the index that points to it, and destroyed only after the index stops pointing to it.
-    `snapshot` is the index as just read under the lock (its CAS version guards it).
+
+def stage(store: VaultStore, op: Operation, change: EnvChange) -> None:
+    """Step 3 for one environment: put the change beside the committed value, as pending.
+
+    Idempotent. A large ciphertext goes to its own `large/{id}-{version}` entry first, so
+    the committed value's entry stays readable until the change settles.
     """
-    entries, cas = snapshot if snapshot is not None else store.read_index(org, env)
-    if _holds(store, entries, secret_id, value):
-        # Nothing to change: write nothing. Undoing an operation that failed on one
-        # environment (Vault refused it) must not write that environment again.
+    env = change.env
+    entries, cas = _read(store, op, env)
+    found = _find(entries, op.secret_id)
+    key, current = found if found else (op.name, None)
+    if current is not None and current.pending is not None:
+        if current.pending.op == op.op_id:
+            return  # already staged
+        raise VaultUnavailable(
+            "Another change to this secret is still being settled in Vault; nothing was "
+            "written. Try again in a moment."
+        )
+    committed = current is not None and current.committed
+    if change.value is None or change.value == KEEP:
+        if not committed or current is None:
+            return  # nothing to clear or keep
+        if change.value is None:
+            pending = layout.Pending(op=op.op_id, name=key, version=op.target_version, gone=True)
+        else:
+            if key == op.name:
+                return  # kept under the same name: nothing changes
+            pending = layout.Pending(
+                op=op.op_id, name=op.name, version=op.target_version, ct=current.ct, ref=current.ref
+            )
+    else:
+        ct = change.value
+        pending = layout.Pending(op=op.op_id, name=op.name, version=op.target_version, ct=ct)
+        trial = {**entries, key: layout.Entry(op.secret_id, 0, pending=pending)}
+        too_big = layout.index_size(trial) > layout.INDEX_SIZE_BUDGET
+        if len(ct) > layout.INLINE_CIPHERTEXT_LIMIT or too_big:
+            ref = layout.large_path(op.org, env, op.secret_id, op.target_version)
+            store.write_large(ref, ct)
+            pending = layout.Pending(op=op.op_id, name=op.name, version=op.target_version, ref=ref)
+    squatter = entries.get(key)
+    if squatter is not None and squatter.id != op.secret_id:
+        # The database (under the organization's lock) says the name is free, so an entry
+        # under it is an orphan (written outside vaultfront): replace it.
+        log.warning("replacing an orphan index entry %s in %s/%s", key, op.org, env)
+    base = current or layout.Entry(id=op.secret_id, version=0)
+    entries[key] = layout.Entry(
+        id=op.secret_id, version=base.version, ct=base.ct, ref=base.ref, pending=pending
+    )
+    _write(store, op, env, entries, cas)
+
+
+def settle(store: VaultStore, op: Operation, env: layout.Environment) -> None:
+    """Step 5 for one environment: the pending change becomes the committed value."""
+    entries, cas = _read(store, op, env)
+    found = _find(entries, op.secret_id)
+    if found is None or found[1].pending is None or found[1].pending.op != op.op_id:
         return
-    entries = dict(entries)
-    stale_refs = set()
-    for name in [n for n, e in entries.items() if e.id == secret_id]:
-        if entries[name].ref:
-            stale_refs.add(entries[name].ref)
-        del entries[name]
-    if value is not None:
-        squatter = entries.get(value.name)
-        if squatter is not None:
-            # The database (under the organization's lock) says the name is free, so an
-            # entry under it is an orphan; replace it.
-            log.warning("replacing orphan index entry %s in %s/%s", value.name, org, env)
-            if squatter.ref:
-                stale_refs.add(squatter.ref)
-        entry = layout.Entry(id=secret_id, version=value.version, ct=value.ct)
-        inline_fits = layout.index_size({**entries, value.name: entry}) <= layout.INDEX_SIZE_BUDGET
-        if len(value.ct) > layout.INLINE_CIPHERTEXT_LIMIT or not inline_fits:
-            path = layout.large_path(org, env, secret_id)
-            store.write_large(path, value.ct)
-            entry = layout.Entry(id=secret_id, version=value.version, ref=path)
-            stale_refs.discard(path)
-        entries[value.name] = entry
-    store.write_index(org, env, entries, cas)
-    for path in sorted(ref for ref in stale_refs if ref):
-        store.destroy(path)
+    key, entry = found
+    pending = entry.pending
+    assert pending is not None
+    del entries[key]
+    if not pending.gone:
+        entries[pending.name] = layout.Entry(
+            id=op.secret_id, version=pending.version, ct=pending.ct, ref=pending.ref
+        )
+    _write(store, op, env, entries, cas)
+    if entry.ref and entry.ref != pending.ref:
+        store.destroy(entry.ref)
+
+
+def unstage(store: VaultStore, op: Operation, env: layout.Environment) -> None:
+    """Drop the environment's pending change; the committed value stays as it was."""
+    entries, cas = _read(store, op, env)
+    found = _find(entries, op.secret_id)
+    if found is None or found[1].pending is None or found[1].pending.op != op.op_id:
+        return
+    key, entry = found
+    pending = entry.pending
+    assert pending is not None
+    del entries[key]
+    if entry.committed:
+        entries[key] = layout.Entry(
+            id=op.secret_id, version=entry.version, ct=entry.ct, ref=entry.ref
+        )
+    _write(store, op, env, entries, cas)
+    if pending.ref and pending.ref != entry.ref:
+        store.destroy(pending.ref)
 
 
 def undo(store: VaultStore, op: Operation) -> bool:
-    """Set every environment back to its "before"; True when done and the record removed."""
+    """Drop every pending change of the operation; True when done and the record removed."""
     try:
         for change in reversed(op.changes):
-            apply_value(store, op.org, change.env, op.secret_id, change.before)
+            unstage(store, op, change.env)
         store.delete_journal(op.org, op.op_id)
     except (VaultUnavailable, IndexChanged):
         log.error("could not undo operation %s in %s yet; it stays recorded", op.op_id, op.org)
@@ -204,15 +211,15 @@ def undo(store: VaultStore, op: Operation) -> bool:
 
 
 def execute(store: VaultStore, op: Operation) -> None:
-    """Steps 2 and 3: record, then apply. On failure, undo and raise VaultUnavailable."""
+    """Steps 2 and 3: record, then stage. On failure, undo and raise VaultUnavailable."""
     if not op.changes:
         return
     store.write_journal(op.org, op.op_id, op.to_record())
     try:
         for change in op.changes:
-            snapshot = op.snapshots.pop(change.env, None)
-            apply_value(store, op.org, change.env, op.secret_id, change.after, snapshot)
+            stage(store, op, change)
     except (VaultUnavailable, IndexChanged) as exc:
+        op.snapshots.clear()
         undo(store, op)
         if isinstance(exc, VaultUnavailable):
             raise
@@ -223,17 +230,20 @@ def execute(store: VaultStore, op: Operation) -> None:
 
 
 def finish(store: VaultStore, op: Operation) -> None:
-    """Step 5, after the database committed. A failure here is repaired by `recover`."""
+    """Step 5, after the database committed. A failure here is repaired by `recover`;
+    until then executors keep reading the value from before the operation."""
     if not op.changes:
         return
     try:
+        for change in op.changes:
+            settle(store, op, change.env)
         store.delete_journal(op.org, op.op_id)
-    except VaultUnavailable:
-        log.warning("operation %s committed; its record stays until recovery", op.op_id)
+    except (VaultUnavailable, IndexChanged):
+        log.warning("operation %s committed; it settles in Vault at the next recovery", op.op_id)
 
 
 def recover(store: VaultStore, org: str, committed: Callable[[Operation], bool]) -> int:
-    """Finish or undo operations left in flight in an organization. Returns how many.
+    """Settle or drop operations left in flight in an organization. Returns how many.
 
     `committed(op)` tells whether the database holds the operation's result. Must run
     under the organization's write lock.
@@ -244,12 +254,19 @@ def recover(store: VaultStore, org: str, committed: Callable[[Operation], bool])
         if record is None:
             continue
         op = Operation.from_record(record)
-        if committed(op):
-            store.delete_journal(org, op.op_id)
-        else:
-            for change in reversed(op.changes):
-                apply_value(store, org, change.env, op.secret_id, change.before)
-            store.delete_journal(org, op.op_id)
-        log.info("recovered operation %s (%s) in %s", op.op_id, op.kind, org)
+        done = committed(op)
+        for change in op.changes:
+            if done:
+                settle(store, op, change.env)
+            else:
+                unstage(store, op, change.env)
+        store.delete_journal(org, op.op_id)
+        log.info(
+            "recovered operation %s (%s) in %s: %s",
+            op.op_id,
+            op.kind,
+            org,
+            "settled" if done else "dropped",
+        )
         count += 1
     return count

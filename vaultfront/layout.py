@@ -8,7 +8,7 @@ KV v2 mount (default `vaultfront`), configured with `max_versions = 1` so that a
 destroys the previous version: no earlier value stays readable to anyone.
 
     orgs/{org}/{env}                 the environment's index document (one per org and env)
-    orgs/{org}/{env}/large/{id}      a value too large to keep in the index (rare)
+    orgs/{org}/{env}/large/{id}-{v}  a value too large to keep in the index (rare)
     journal/{org}/{op}               the facade's write-ahead record of an operation in flight
                                      (facade only; the executor's policy cannot read it)
 
@@ -17,7 +17,10 @@ named `org-{org}-{env}`.
 
 The index document's KV data is `{"format": FORMAT, "secrets": "<json>"}`: the JSON string
 maps each secret NAME to `{"id": uuid, "version": int, "ct": "vault:v1:..."}` or, for a
-value kept out of line, `{"id": uuid, "version": int, "ref": "orgs/{org}/{env}/large/{id}"}`.
+value kept out of line, `{"id": uuid, "version": int, "ref": "orgs/{org}/{env}/large/{id}-{v}"}`.
+While the facade is changing a secret, its entry also carries `"pending": {...}` (the new
+name and value, see `Pending`); executors read only the committed `ct`/`ref`
+(`decode_committed`), so they never see a change the database has not committed.
 The map is one string, not one KV field per secret, because OpenBao's listener caps a
 request at 1,000 JSON strings (499 fields); one string keeps a 2,000-secret environment in
 one read. Everything in it is Transit ciphertext or metadata; never a plaintext value.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -62,8 +66,9 @@ def index_path(org: str, env: str) -> str:
     return f"orgs/{check_org_slug(org)}/{check_environment(env)}"
 
 
-def large_path(org: str, env: str, secret_id: str) -> str:
-    return f"{index_path(org, env)}/large/{secret_id}"
+def large_path(org: str, env: str, secret_id: str, version: int) -> str:
+    """Versioned, so that a new large value never overwrites the committed one."""
+    return f"{index_path(org, env)}/large/{secret_id}-{version}"
 
 
 def journal_dir(org: str) -> str:
@@ -79,13 +84,59 @@ def transit_key(org: str, env: str) -> str:
 
 
 @dataclass(frozen=True)
+class Pending:
+    """A change to an entry that the database has not committed yet (facade only).
+
+    It rides beside the committed value until the operation settles or is dropped;
+    executors never read it (see `vaultfront.journal`).
+    """
+
+    op: str
+    name: str
+    version: int
+    ct: str | None = None
+    ref: str | None = None
+    gone: bool = False  # the change clears or deletes the value
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"op": self.op, "name": self.name, "version": self.version}
+        if self.ct is not None:
+            data["ct"] = self.ct
+        if self.ref is not None:
+            data["ref"] = self.ref
+        if self.gone:
+            data["gone"] = True
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Pending:
+        return cls(
+            op=str(data["op"]),
+            name=str(data["name"]),
+            version=int(data["version"]),
+            ct=data.get("ct"),
+            ref=data.get("ref"),
+            gone=bool(data.get("gone", False)),
+        )
+
+
+@dataclass(frozen=True)
 class Entry:
-    """One secret's value in one environment, as Vault holds it."""
+    """One secret's value in one environment, as Vault holds it.
+
+    `ct` or `ref` is the committed value (what an executor reads); an entry with neither
+    is a create that has not committed yet, and holds only `pending`.
+    """
 
     id: str
     version: int
     ct: str | None = None  # inline Transit ciphertext
     ref: str | None = None  # KV path of an out-of-line ciphertext
+    pending: Pending | None = None
+
+    @property
+    def committed(self) -> bool:
+        return self.ct is not None or self.ref is not None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "version": self.version}
@@ -93,26 +144,64 @@ class Entry:
             data["ct"] = self.ct
         if self.ref is not None:
             data["ref"] = self.ref
+        if self.pending is not None:
+            data["pending"] = self.pending.to_json()
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Entry:
+        pending = data.get("pending")
         return cls(
             id=str(data["id"]),
             version=int(data["version"]),
             ct=data.get("ct"),
             ref=data.get("ref"),
+            pending=Pending.from_json(pending) if pending else None,
         )
 
 
-def decode_index(kv_data: dict[str, Any] | None) -> dict[str, Entry]:
-    """The name -> entry map of an index document's KV data (`None`: no document yet)."""
+def _raw_map(kv_data: dict[str, Any] | None) -> dict[str, Any]:
     if not kv_data:
         return {}
     if kv_data.get("format") != FORMAT:
         raise ValueError(f"unknown index format {kv_data.get('format')!r}")
     raw = json.loads(kv_data.get("secrets") or "{}")
-    return {name: Entry.from_json(item) for name, item in raw.items()}
+    if not isinstance(raw, dict):
+        raise ValueError("the secrets map is not an object")
+    return raw
+
+
+def decode_index(kv_data: dict[str, Any] | None) -> dict[str, Entry]:
+    """Every entry of an index document's KV data, pending ones included (the facade's view;
+    `None`: no document yet)."""
+    return {name: Entry.from_json(item) for name, item in _raw_map(kv_data).items()}
+
+
+def committed_items(raw: dict[str, Any]) -> dict[str, Any]:
+    """The raw JSON items of an index map that hold a committed value (`ct` or `ref`)."""
+    return {
+        name: item
+        for name, item in raw.items()
+        if isinstance(item, dict) and ("ct" in item or "ref" in item)
+    }
+
+
+def decode_committed(
+    kv_data: dict[str, Any] | None, only: Iterable[str] | None = None
+) -> dict[str, Entry]:
+    """The committed entries, by name: what an executor may read. Pending changes are left
+    out (an entry keeps its committed name and value until its change settles).
+
+    With `only`, entries are built for those names alone: a 2,000-secret index costs more
+    to turn into objects than to read.
+    """
+    raw = committed_items(_raw_map(kv_data))
+    names = raw.keys() if only is None else [name for name in only if name in raw]
+    entries = {}
+    for name in names:
+        entry = Entry.from_json(raw[name])
+        entries[name] = Entry(id=entry.id, version=entry.version, ct=entry.ct, ref=entry.ref)
+    return entries
 
 
 def encode_index(entries: dict[str, Entry]) -> dict[str, str]:

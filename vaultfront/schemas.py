@@ -92,6 +92,13 @@ def check_value(env: str, value: Any) -> str:
         raise Invalid(
             f"The {env} value is {size} bytes; the limit is 65,536 bytes (64 KiB).", field=where
         )
+    if "\x00" in value:
+        # No environment variable can carry a NUL, so `vaultfront run` could not pass it on.
+        raise Invalid(
+            f"The {env} value contains a NUL character, which no environment variable can "
+            "hold; remove it.",
+            field=where,
+        )
     return value
 
 

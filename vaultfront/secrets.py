@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from vaultfront import journal, layout
 from vaultfront.db import Database
 from vaultfront.errors import NameTaken, NotFound, VersionConflict
-from vaultfront.journal import EnvChange, Operation, Value
+from vaultfront.journal import KEEP, EnvChange, Operation
 from vaultfront.masks import mask_value
 from vaultfront.models import AuditEvent, Organization, Secret, User, utcnow
 from vaultfront.permissions import Actor, can_edit, require_create, require_edit
@@ -87,7 +87,7 @@ class SecretService:
 
     # --- reads ------------------------------------------------------------------------
 
-    def list(self, session: Session, actor: Actor) -> list[dict[str, Any]]:
+    def rows(self, session: Session, actor: Actor) -> list[dict[str, Any]]:
         rows = session.exec(
             select(Secret, User)
             .join(User, User.id == Secret.owner_id)  # type: ignore[arg-type]
@@ -194,13 +194,19 @@ class SecretService:
                 description=request.description,
                 owner_id=actor.user_id,
             )
-            op = Operation(org=actor.org.slug, secret_id=secret.id, kind="create", target_version=1)
+            op = Operation(
+                org=actor.org.slug,
+                secret_id=secret.id,
+                kind="create",
+                name=request.name,
+                target_version=1,
+            )
             for env, pair in sealed.items():
                 assert pair is not None
                 ct, mask = pair
                 setattr(secret, f"{env}_set", True)
                 setattr(secret, f"{env}_mask", mask)
-                op.changes.append(EnvChange(env, None, Value(request.name, 1, ct)))
+                op.changes.append(EnvChange(env, ct))
             ws.add(secret)
             self._audit(ws, actor, "secret.create", secret, f"environments: {sorted(sealed)}")
             self._flush(ws, request.name)
@@ -244,12 +250,13 @@ class SecretService:
                 raise NameTaken(new_name)
             version = secret.version + 1
             op = Operation(
-                org=actor.org.slug, secret_id=secret.id, kind="update", target_version=version
+                org=actor.org.slug,
+                secret_id=secret.id,
+                kind="update",
+                name=new_name,
+                target_version=version,
+                changes=self._plan(secret, new_name, sealed),
             )
-            for env in layout.ENVIRONMENTS:
-                op_change = self._plan_env(op, secret, env, new_name, version, sealed)
-                if op_change is not None:
-                    op.changes.append(op_change)
             changed: list[str] = []
             if new_name != secret.name:
                 changed.append(f"name {secret.name} -> {new_name}")
@@ -270,30 +277,22 @@ class SecretService:
             self._commit(ws, op)
         return detail_json(secret, owner, actor)
 
-    def _plan_env(
-        self,
-        op: Operation,
-        secret: Secret,
-        env: layout.Environment,
-        new_name: str,
-        version: int,
-        sealed: dict[layout.Environment, tuple[str, str] | None],
-    ) -> EnvChange | None:
-        """What this update does to one environment's index, or None when nothing."""
-        renamed = new_name != secret.name
-        if env not in sealed and not (renamed and is_set(secret, env)):
-            return None
-        if env in sealed and sealed[env] is None and not is_set(secret, env):
-            return None  # clearing what is not set
-        before = journal.current_value(self.store, op, env, secret.id)
-        pair = sealed.get(env, "keep")
-        if pair == "keep":
-            after = None if before is None else Value(new_name, version, before.ct)
-        elif pair is None:
-            after = None
-        else:
-            after = Value(new_name, version, pair[0])
-        return EnvChange(env, before, after)
+    @staticmethod
+    def _plan(
+        secret: Secret, new_name: str, sealed: dict[layout.Environment, tuple[str, str] | None]
+    ) -> list[EnvChange]:
+        """What an update does to each environment: set, clear, or keep under a new name."""
+        changes = []
+        for env in layout.ENVIRONMENTS:
+            if env in sealed:
+                pair = sealed[env]
+                if pair is not None:
+                    changes.append(EnvChange(env, pair[0]))
+                elif is_set(secret, env):
+                    changes.append(EnvChange(env, None))
+            elif new_name != secret.name and is_set(secret, env):
+                changes.append(EnvChange(env, KEEP))
+        return changes
 
     def delete(self, session: Session, actor: Actor, secret_id: str, if_match: int | None) -> None:
         secret, owner = self._load(session, actor, secret_id)
@@ -306,16 +305,15 @@ class SecretService:
             require_edit(actor, secret, display_name(owner))
             if if_match is not None and if_match != secret.version:
                 raise VersionConflict()
+            # Every environment, whatever the flags say: a delete leaves nothing behind.
             op = Operation(
                 org=actor.org.slug,
                 secret_id=secret.id,
                 kind="delete",
+                name=secret.name,
                 target_version=secret.version + 1,
+                changes=[EnvChange(env, None) for env in layout.ENVIRONMENTS],
             )
-            for env in layout.ENVIRONMENTS:
-                before = journal.current_value(self.store, op, env, secret.id)
-                if before is not None:
-                    op.changes.append(EnvChange(env, before, None))
             self._audit(ws, actor, "secret.delete", secret, "")
             ws.delete(secret)
             ws.flush()
