@@ -1,0 +1,93 @@
+"""The web layer's pieces that need no browser: the session cookie's flags over HTTP and
+HTTPS, the security headers, error pages, and where a login may send the user next."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from vaultfront import web
+from vaultfront.config import Settings
+
+
+def _app() -> Starlette:
+    async def sign_in(request: Request) -> Response:
+        request.session["user_id"] = 1
+        return PlainTextResponse("ok")
+
+    async def broken(request: Request) -> Response:
+        return web.render_error(request, 418, "A <teapot> & nothing else")
+
+    settings = Settings(database_url="sqlite://", vault_addr="http://127.0.0.1:1", secret_key="k")
+    return Starlette(
+        routes=[Route("/sign-in", sign_in), Route("/broken", broken)],
+        middleware=web.middleware(settings),
+    )
+
+
+def _session_cookie(response: Response) -> str:
+    (header,) = [v for v in response.headers.get_list("set-cookie") if "vaultfront_session" in v]
+    return header
+
+
+@pytest.mark.parametrize(("base_url", "secure"), [("http://x", False), ("https://x", True)])
+def test_the_session_cookie_is_httponly_lax_and_secure_over_https(
+    base_url: str, secure: bool
+) -> None:
+    with TestClient(_app(), base_url=base_url) as client:
+        header = _session_cookie(client.get("/sign-in"))
+    morsel = SimpleCookie(header)["vaultfront_session"]
+    assert morsel["httponly"] is True
+    assert morsel["samesite"].lower() == "lax"
+    assert bool(morsel["secure"]) is secure
+    assert int(morsel["max-age"]) <= 12 * 60 * 60
+
+
+def test_every_response_gets_the_security_headers_and_its_own_nonce() -> None:
+    with TestClient(_app(), base_url="https://x") as client:
+        first, second = client.get("/sign-in"), client.get("/nope")
+    for response in (first, second):
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self';" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["strict-transport-security"].startswith("max-age=")
+    nonce = first.headers["content-security-policy"].split("'nonce-")[1].split("'")[0]
+    assert nonce not in second.headers["content-security-policy"]
+
+
+def test_an_error_page_falls_back_to_error_html_and_escapes_its_message() -> None:
+    with TestClient(_app()) as client:
+        response = client.get("/broken")
+    assert response.status_code == 418
+    assert "A &lt;teapot&gt; &amp; nothing else" in response.text
+    assert "<teapot>" not in response.text
+    nonce = response.headers["content-security-policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<meta name="csp-nonce" content="{nonce}">' in response.text
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/orgs/acme/secrets", "/orgs/acme/secrets"),
+        ("/tokens?x=1", "/tokens?x=1"),
+        (None, "/"),
+        ("", "/"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("/ok\r\nSet-Cookie: x=1", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_login_only_returns_to_local_paths(target: str | None, expected: str) -> None:
+    assert web.safe_next(target) == expected
