@@ -9,7 +9,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from vaultfront import web
@@ -91,3 +91,32 @@ def test_an_error_page_falls_back_to_error_html_and_escapes_its_message() -> Non
 )
 def test_login_only_returns_to_local_paths(target: str | None, expected: str) -> None:
     assert web.safe_next(target) == expected
+
+
+@pytest.mark.parametrize("path", ["/boom", "/api/boom"])
+def test_an_unexpected_error_is_a_500_with_the_security_headers(path: str) -> None:
+    from vaultfront.app import create_app
+
+    settings = Settings(
+        database_url="sqlite://", vault_addr="http://127.0.0.1:9", secret_key="k" * 32
+    )
+    app = create_app(settings, background_recovery=False)
+
+    def boom(request: Request) -> Response:
+        raise RuntimeError("internal detail that must not reach the client")
+
+    if path.startswith("/api/"):
+        api_mount = next(r for r in app.router.routes if isinstance(r, Mount) and r.path == "/api")
+        api_mount.routes.append(Route(path.removeprefix("/api"), boom))
+    else:
+        app.router.routes.append(Route(path, boom))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get(path)
+    assert response.status_code == 500, response.text
+    assert "script-src 'self'" in response.headers.get("content-security-policy", ""), (
+        response.headers
+    )
+    assert response.headers.get("x-frame-options") == "DENY", response.headers
+    assert "internal detail" not in response.text
+    if path.startswith("/api/"):
+        assert response.json()["error"]["code"] == "internal", response.text

@@ -15,10 +15,12 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaultfront import api, web
 from vaultfront.config import Settings
@@ -72,6 +74,36 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return web.render_error(request, 500, message)
 
 
+class InternalErrors:
+    """The innermost middleware: an unexpected exception becomes the 500 of `server_error`
+    here, inside the security-headers and session middleware, so the error page carries
+    the same headers as every other page. (Starlette's own handler for `Exception` runs
+    outside all middleware.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            response = await server_error(Request(scope, receive), exc)
+            await response(scope, receive, send)
+
+
 def _recover_forever(secrets: SecretService, stop: threading.Event) -> None:
     """Repair what crashed writes left in Vault: at start-up, then every 5 seconds."""
     while True:
@@ -119,7 +151,7 @@ def create_app(settings: Settings | None = None, *, background_recovery: bool = 
             Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
             *web.routes,
         ],
-        middleware=web.middleware(settings),
+        middleware=[*web.middleware(settings), Middleware(InternalErrors)],
         exception_handlers={
             AppError: app_error,
             HTTPException: http_error,

@@ -160,15 +160,23 @@ def stage(store: VaultStore, op: Operation, change: EnvChange) -> None:
     _write(store, op, env, entries, cas)
 
 
+def _staged(
+    entries: dict[str, layout.Entry], op: Operation
+) -> tuple[str, layout.Entry, layout.Pending] | None:
+    """The secret's entry and the change this operation staged in it, if there is one."""
+    found = _find(entries, op.secret_id)
+    if found is None or found[1].pending is None or found[1].pending.op != op.op_id:
+        return None
+    return found[0], found[1], found[1].pending
+
+
 def settle(store: VaultStore, op: Operation, env: layout.Environment) -> None:
     """Step 5 for one environment: the pending change becomes the committed value."""
     entries, cas = _read(store, op, env)
-    found = _find(entries, op.secret_id)
-    if found is None or found[1].pending is None or found[1].pending.op != op.op_id:
+    staged = _staged(entries, op)
+    if staged is None:
         return
-    key, entry = found
-    pending = entry.pending
-    assert pending is not None
+    key, entry, pending = staged
     del entries[key]
     if not pending.gone:
         entries[pending.name] = layout.Entry(
@@ -182,12 +190,10 @@ def settle(store: VaultStore, op: Operation, env: layout.Environment) -> None:
 def unstage(store: VaultStore, op: Operation, env: layout.Environment) -> None:
     """Drop the environment's pending change; the committed value stays as it was."""
     entries, cas = _read(store, op, env)
-    found = _find(entries, op.secret_id)
-    if found is None or found[1].pending is None or found[1].pending.op != op.op_id:
+    staged = _staged(entries, op)
+    if staged is None:
         return
-    key, entry = found
-    pending = entry.pending
-    assert pending is not None
+    key, entry, pending = staged
     del entries[key]
     if entry.committed:
         entries[key] = layout.Entry(
