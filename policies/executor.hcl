@@ -20,6 +20,9 @@ path "auth/token/lookup-self" {
 path "auth/token/renew-self" {
   capabilities = ["update"]
 }
+path "auth/token/revoke-self" {
+  capabilities = ["update"]
+}
 path "sys/capabilities-self" {
   capabilities = ["update"]
 }

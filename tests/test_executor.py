@@ -566,3 +566,31 @@ def test_executor_imports_no_web_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "", f"imported: {result.stdout.strip()}"
+
+
+def test_close_revokes_the_token_it_logged_in_for(vault: VaultInstance) -> None:
+    org = new_org()
+    root = vault.root_client()
+    write_env(root, org, "staging", {"ONLY": "value-for-revoke-test"})
+    executor = executor_for(root, vault.addr, org, "staging")
+    assert executor.get("ONLY") == "value-for-revoke-test"
+    token = executor._client.token
+    hvac.Client(vault.addr, token=token).lookup_token()  # alive before close
+    executor.close()
+    with pytest.raises(hvac.exceptions.Forbidden):
+        hvac.Client(vault.addr, token=token).lookup_token()
+
+
+def test_close_leaves_a_given_vault_token_alone(vault: VaultInstance) -> None:
+    org = new_org()
+    root = vault.root_client()
+    write_env(root, org, "staging", {"ONLY": "value-for-token-test"})
+    policy, _ = operator.executor_names(org, "staging")
+    operator.executor_role(root, org, "staging")
+    token = root.auth.token.create(policies=[policy], no_default_policy=True, ttl="5m")["auth"][
+        "client_token"
+    ]
+    executor = Executor(org=org, environment="staging", vault_addr=vault.addr, token=token)
+    assert executor.get("ONLY") == "value-for-token-test"
+    executor.close()
+    hvac.Client(vault.addr, token=token).lookup_token()  # still alive: not ours to revoke

@@ -195,9 +195,17 @@ class Executor:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP connection. The token simply expires (its policy grants no
-        revoke-self)."""
-        self._client.adapter.close()
+        """`POST auth/token/revoke-self` for a token this executor logged in for (never
+        for a `VAULT_TOKEN` it was given), then close the HTTP connection. Best effort: a
+        token that cannot be revoked now expires with its short TTL."""
+        try:
+            if self._role_id and self._authenticated:
+                self._client.adapter.post("/v1/auth/token/revoke-self")
+                self._authenticated = False
+        except (hvac.exceptions.VaultError, OSError):
+            pass
+        finally:
+            self._client.adapter.close()
 
     def __repr__(self) -> str:
         return f"Executor(org={self.org!r}, environment={self.environment!r})"
