@@ -991,3 +991,49 @@ def test_a_value_holding_nul_is_refused_the_same_way_on_both_databases(world: An
             "owner", "POST", secrets_url(world), json={"name": "NUL", "values": {"staging": value}}
         )
         assert_error(response, 422, "invalid", field="values.staging")
+
+
+# --- transfer of ownership (SPEC section 3: an admin action) --------------------------------
+
+
+def test_admins_transfer_ownership_to_a_member(world: Any) -> None:
+    body = world.create(name="HANDOVER", values={"staging": "handover-value-1"})
+    url = secrets_url(world, body["id"])
+    member = ok(world.call("member", "GET", "/api/me"))["user"]
+    viewer = ok(world.call("viewer", "GET", "/api/me"))["user"]
+    outsider = ok(world.call("outsider", "GET", "/api/me"))["user"]
+
+    # The owner is no admin: transferring is not theirs to do, and nothing changes.
+    assert_error(
+        world.call("owner", "PATCH", url, json={"owner_id": member["id"]}),
+        403,
+        "forbidden",
+        message="Only an admin of this organization can do this.",
+    )
+    # A viewer cannot own (owning means editing); an outsider is no member.
+    for who in (viewer, outsider):
+        assert_error(
+            world.call("admin", "PATCH", url, json={"owner_id": who["id"]}),
+            422,
+            "invalid",
+            field="owner_id",
+        )
+    assert_error(
+        world.call("admin", "PATCH", url, json={"owner_id": "member"}),
+        422,
+        "invalid",
+        field="owner_id",
+    )
+    assert ok(world.call("owner", "GET", url))["version"] == 1
+
+    moved = assert_detail(world.call("admin", "PATCH", url, json={"owner_id": member["id"]}))
+    assert moved["owner"]["email"] == "member@example.com", moved
+    assert moved["version"] == 2 and moved["values"]["staging"]["set"], moved
+    # The new owner may edit; the old one, a member, no longer may.
+    assert ok(world.call("member", "GET", url))["can_edit"] is True
+    assert_error(
+        world.call("owner", "PATCH", url, json={"description": "mine again?"}),
+        403,
+        "forbidden",
+        message="Only member@example.com can modify this secret",
+    )

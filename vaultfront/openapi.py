@@ -143,6 +143,11 @@ def _schemas() -> dict[str, Any]:
                     "type": "object",
                     "properties": {env: {"type": ["string", "null"]} for env in ENVS},
                 },
+                "owner_id": {
+                    "type": "integer",
+                    "description": "transfer of ownership: admins only; the new owner must "
+                    "be a member or admin of the organization",
+                },
             },
             "additionalProperties": False,
         },

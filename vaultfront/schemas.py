@@ -31,10 +31,16 @@ class UpdateSecret:
     description: str | None = None
     # env -> new value, or None to clear; an environment not named keeps its value
     values: dict[layout.Environment, str | None] = field(default_factory=dict, repr=False)
+    owner_id: int | None = None  # transfer of ownership (an admin action)
 
     @property
     def empty(self) -> bool:
-        return self.name is None and self.description is None and not self.values
+        return (
+            self.name is None
+            and self.description is None
+            and not self.values
+            and self.owner_id is None
+        )
 
 
 def _object(body: Any) -> dict[str, Any]:
@@ -136,11 +142,15 @@ def parse_create(body: Any) -> CreateSecret:
 
 def parse_update(body: Any) -> UpdateSecret:
     data = _object(body)
-    _unknown(data, {"name", "description", "values"})
+    _unknown(data, {"name", "description", "values", "owner_id"})
+    owner_id = data.get("owner_id")
+    if "owner_id" in data and (not isinstance(owner_id, int) or isinstance(owner_id, bool)):
+        raise Invalid("owner_id must be the new owner's user id (a number).", field="owner_id")
     return UpdateSecret(
         name=check_name(data["name"]) if "name" in data else None,
         description=check_description(data["description"]) if "description" in data else None,
         values=_values(data, allow_null=True),
+        owner_id=owner_id,
     )
 
 

@@ -19,11 +19,19 @@ from sqlmodel import Session, col, select
 
 from vaultfront import journal, layout
 from vaultfront.db import Database
-from vaultfront.errors import NameTaken, NotFound, VersionConflict
+from vaultfront.errors import Invalid, NameTaken, NotFound, VersionConflict
 from vaultfront.journal import KEEP, EnvChange, Operation
 from vaultfront.masks import mask_value
-from vaultfront.models import AuditEvent, Organization, Secret, User, utcnow
-from vaultfront.permissions import Actor, can_edit, require_create, require_edit
+from vaultfront.models import AuditEvent, Membership, Organization, Secret, User, utcnow
+from vaultfront.permissions import (
+    CREATE_PRIORITY,
+    Actor,
+    can_edit,
+    priority_of,
+    require_admin,
+    require_create,
+    require_edit,
+)
 from vaultfront.schemas import CreateSecret, UpdateSecret
 from vaultfront.vault import VaultStore
 
@@ -276,6 +284,9 @@ class SecretService:
         secret, owner = self._editable(session, actor, secret_id, if_match)
         if request.empty:
             return detail_json(secret, owner, actor)
+        if request.owner_id is not None and request.owner_id != secret.owner_id:
+            require_admin(actor)
+            self._new_owner(session, actor, request.owner_id)
         renamed = request.name is not None and request.name != secret.name
         if renamed and self._name_taken(session, actor.org.id or 0, request.name or "", secret.id):
             raise NameTaken(request.name or "")
@@ -299,6 +310,10 @@ class SecretService:
             if new_name != secret.name:
                 changed.append(f"name {secret.name} -> {new_name}")
             secret.name = new_name
+            if request.owner_id is not None and request.owner_id != secret.owner_id:
+                owner = self._new_owner(ws, actor, request.owner_id)
+                changed.append(f"owner {secret.owner_id} -> {owner.id}")
+                secret.owner_id = request.owner_id
             if request.description is not None and request.description != secret.description:
                 secret.description = request.description
                 changed.append("description")
@@ -314,6 +329,25 @@ class SecretService:
             journal.execute(self.store, op)
             self._commit(ws, op)
         return detail_json(secret, owner, actor)
+
+    @staticmethod
+    def _new_owner(session: Session, actor: Actor, user_id: int) -> User:
+        """A member of the organization who may create secrets (so may own one)."""
+        user = session.get(User, user_id)
+        membership = None
+        if user is not None:
+            membership = session.exec(
+                select(Membership).where(
+                    Membership.user_id == user_id, Membership.org_id == actor.org.id
+                )
+            ).first()
+        role = membership.role if membership else None
+        priority = priority_of(user, role) if user is not None else None
+        if user is None or priority is None or priority < CREATE_PRIORITY:
+            raise Invalid(
+                "The new owner must be a member or admin of this organization.", field="owner_id"
+            )
+        return user
 
     @staticmethod
     def _plan(
