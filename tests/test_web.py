@@ -1,9 +1,13 @@
 """The web layer's pieces that need no browser: the session cookie's flags over HTTP and
-HTTPS, the security headers, error pages, and where a login may send the user next."""
+HTTPS, the security headers, error pages, where a login may send the user next, and login
+throttling through the app."""
 
 from __future__ import annotations
 
+import re
 from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -120,3 +124,57 @@ def test_an_unexpected_error_is_a_500_with_the_security_headers(path: str) -> No
     assert "internal detail" not in response.text
     if path.startswith("/api/"):
         assert response.json()["error"]["code"] == "internal", response.text
+
+
+def test_the_sixth_failed_sign_in_for_an_email_is_refused_without_checking_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vaultfront import auth, cli
+    from vaultfront.app import create_app
+    from vaultfront.db import Database
+
+    database_url = f"sqlite:///{tmp_path / 'vaultfront.db'}"
+    database = Database(database_url)
+    database.upgrade()
+    cli.create_org(database, "acme", "Acme")
+    cli.create_user(database, "ann@example.com", "acme", "member", password="the-right-one")
+    database.dispose()
+    settings = Settings(
+        database_url=database_url, vault_addr="http://127.0.0.1:9", secret_key="k" * 32
+    )
+    checked: list[str] = []
+    real_verify = auth.verify_password_login
+
+    def counting_verify(session: Any, email: str, password: str) -> Any:
+        checked.append(email)
+        return real_verify(session, email, password)
+
+    monkeypatch.setattr(auth, "verify_password_login", counting_verify)
+
+    with TestClient(create_app(settings, background_recovery=False)) as client:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+        assert csrf is not None
+
+        def sign_in(email: str, password: str) -> Any:
+            form = {"csrf": csrf.group(1), "email": email, "password": password, "next": "/"}
+            return client.post("/login", data=form, follow_redirects=False)
+
+        for attempt in range(5):
+            response = sign_in("Ann@Example.com" if attempt % 2 else "ann@example.com", "wrong")
+            assert response.status_code == 400, (attempt, response.text)
+        assert len(checked) == 5
+
+        sixth = sign_in("ann@example.com", "wrong")
+        assert sixth.status_code == 429, sixth.text
+        assert "Too many failed sign-ins for this account; try again in 15 minutes." in sixth.text
+        assert int(sixth.headers["retry-after"]) > 14 * 60
+        right = sign_in("ANN@example.com", "the-right-one")
+        assert right.status_code == 429, right.text
+        assert "Too many failed sign-ins for this account" in right.text
+        assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+        assert len(checked) == 5, "a throttled attempt ran the password check"
+
+        # Another account from the same client is not affected (1 of 20 for the address).
+        other = sign_in("bob@example.com", "wrong")
+        assert other.status_code == 400, other.text
+        assert len(checked) == 6

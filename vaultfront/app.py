@@ -27,6 +27,7 @@ from vaultfront.config import Settings
 from vaultfront.db import Database
 from vaultfront.errors import AppError, NotFound, VaultUnavailable
 from vaultfront.secrets import SecretService
+from vaultfront.throttle import LoginThrottle
 from vaultfront.vault import VaultStore
 
 log = logging.getLogger("vaultfront.app")
@@ -163,4 +164,5 @@ def create_app(settings: Settings | None = None, *, background_recovery: bool = 
     app.state.db = db
     app.state.vault = store
     app.state.secrets = secrets
+    app.state.login_throttle = LoginThrottle()  # per process: see docs/web.md
     return app

@@ -6,6 +6,9 @@ is decided once, in `vaultfront.permissions`, for the page and for scripts alike
 that renders an organization checks membership first: a non-member gets the same 404 as
 for an organization that does not exist.
 
+Failed sign-ins are throttled per account and per client address (`vaultfront.throttle`),
+before the password is checked.
+
 Logout is a POST carrying the CSRF field (the header's button); `GET /logout` shows a
 one-button confirmation, so a link or an image elsewhere cannot sign anyone out.
 """
@@ -31,6 +34,7 @@ from starlette.templating import Jinja2Templates
 from vaultfront import auth, permissions, tokens
 from vaultfront.config import Settings
 from vaultfront.models import ApiToken, User
+from vaultfront.throttle import LoginThrottle
 from vaultfront.websecurity import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -205,6 +209,14 @@ async def login_submit(request: Request) -> Response:
     if not email or not password:
         context["error"] = "Enter your email and your password."
         return render(request, "login.html", context, status_code=400)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client else "unknown"
+    refusal = throttle.start(email, address)
+    if refusal is not None:  # refused before argon2 runs: a refusal costs next to nothing
+        context["error"] = refusal.message
+        response = render(request, "login.html", context, status_code=429)
+        response.headers["Retry-After"] = str(refusal.seconds)
+        return response
 
     def verify() -> int | None:
         with request.app.state.db.session() as db:
@@ -215,6 +227,7 @@ async def login_submit(request: Request) -> Response:
     if user_id is None:
         context["error"] = "That email and password do not match an account."
         return render(request, "login.html", context, status_code=400)
+    throttle.succeeded(email, address)
     request.session.clear()
     request.session["user_id"] = user_id
     rotate_csrf(request)
