@@ -4,11 +4,18 @@
 // X-CSRF-Token header; the server decides what is allowed, the page only mirrors it.
 // Values typed here are sent once, on Save, and wiped from the inputs when the drawer
 // closes; the API only ever answers with masks.
+//
+// Each environment has two controls for its value: a password input (one line) and a
+// textarea (multi-line: PEM keys, certificates, JSON), masked with -webkit-text-security.
+// One is shown at a time; `parts.input` is the one in use, the label points at it, and
+// switching moves what was typed from one to the other.
 (function () {
   "use strict";
 
   var ENVIRONMENTS = ["development", "staging", "production"];
   var ENV_LABELS = { development: "Development", staging: "Staging", production: "Production" };
+  var LINE_BREAKS_MESSAGE =
+    "This value has line breaks, which a single-line field would drop. Remove them, or keep it multi-line.";
 
   var page = document.getElementById("secrets-page");
   var org = page.dataset.org;
@@ -45,9 +52,15 @@
   var envFields = {};
   ENVIRONMENTS.forEach(function (env) {
     var field = form.querySelector('.env-field[data-env="' + env + '"]');
+    var line = field.querySelector(".value-line");
     envFields[env] = {
       field: field,
-      input: field.querySelector(".value-input"),
+      label: field.querySelector("label"),
+      line: line,
+      multi: field.querySelector(".value-multiline"),
+      input: line, // the control in use: `line` or `multi`
+      shown: false,
+      multilineToggle: field.querySelector(".multiline-toggle"),
       toggle: field.querySelector(".toggle-visibility"),
       clear: field.querySelector(".clear-value"),
       state: field.querySelector(".env-state"),
@@ -327,7 +340,7 @@
       slot.textContent = error.message;
       slot.hidden = false;
       field.classList.add("has-error");
-      var input = field.querySelector("input, textarea");
+      var input = field.querySelector("input:not([hidden]), textarea:not([hidden])");
       if (input && !input.disabled) input.focus();
     } else {
       showFormError(error.message, error.code === "version_conflict");
@@ -336,19 +349,62 @@
 
   function setShown(env, shown) {
     var parts = envFields[env];
-    parts.input.type = shown ? "text" : "password";
+    parts.shown = shown;
+    parts.line.type = shown ? "text" : "password";
+    parts.multi.classList.toggle("is-masked", !shown);
     parts.toggle.textContent = shown ? "Hide" : "Show";
     parts.toggle.setAttribute("aria-pressed", shown ? "true" : "false");
     parts.toggle.setAttribute("aria-label", (shown ? "Hide " : "Show ") + ENV_LABELS[env] + " value");
+  }
+
+  // Whether the value is typed on one line or several; false if it cannot switch back to
+  // one line because what was typed has line breaks (an <input> would drop them).
+  function setMultiline(env, multiline) {
+    var parts = envFields[env];
+    var from = parts.input;
+    var to = multiline ? parts.multi : parts.line;
+    if (from === to) return true;
+    if (!multiline && /[\r\n]/.test(from.value)) {
+      parts.error.textContent = LINE_BREAKS_MESSAGE;
+      parts.error.hidden = false;
+      return false;
+    }
+    to.value = from.value;
+    from.value = "";
+    from.hidden = true;
+    to.hidden = false;
+    parts.input = to;
+    parts.label.htmlFor = to.id;
+    parts.toggle.setAttribute("aria-controls", to.id);
+    parts.multilineToggle.setAttribute("aria-pressed", multiline ? "true" : "false");
+    parts.field.classList.toggle("is-multiline", multiline);
+    if (parts.error.textContent === LINE_BREAKS_MESSAGE) parts.error.hidden = true;
+    return true;
+  }
+
+  function setPlaceholder(env, text) {
+    envFields[env].line.placeholder = text;
+    envFields[env].multi.placeholder = text;
+  }
+
+  function setValueDisabled(env, disabled) {
+    envFields[env].line.disabled = disabled;
+    envFields[env].multi.disabled = disabled;
+  }
+
+  // What Save sends for this environment: exactly what was typed, with \n line endings.
+  function typedValue(env) {
+    return envFields[env].input.value.replace(/\r\n?/g, "\n");
   }
 
   function setCleared(env, cleared) {
     var parts = envFields[env];
     var value = state.current && state.current.values ? state.current.values[env] : null;
     state.cleared[env] = cleared;
-    parts.input.value = "";
-    parts.input.disabled = cleared;
-    parts.input.placeholder = cleared ? "Will be cleared when you save" : placeholderFor(value);
+    parts.line.value = "";
+    parts.multi.value = "";
+    setValueDisabled(env, cleared);
+    setPlaceholder(env, cleared ? "Will be cleared when you save" : placeholderFor(value));
     parts.clear.textContent = cleared ? "Undo" : "Clear";
     parts.clear.setAttribute("aria-pressed", cleared ? "true" : "false");
     parts.clear.setAttribute("aria-label", (cleared ? "Undo clearing " : "Clear ") + ENV_LABELS[env] + " value");
@@ -390,7 +446,7 @@
       body.name = nameInput.value.trim();
       body.description = descriptionInput.value;
       ENVIRONMENTS.forEach(function (env) {
-        if (envFields[env].input.value !== "") values[env] = envFields[env].input.value;
+        if (typedValue(env) !== "") values[env] = typedValue(env);
       });
       body.values = values;
       return body;
@@ -400,7 +456,7 @@
     if (normalize(descriptionInput.value) !== normalize(current.description)) body.description = descriptionInput.value;
     ENVIRONMENTS.forEach(function (env) {
       if (state.cleared[env]) values[env] = null;
-      else if (envFields[env].input.value !== "") values[env] = envFields[env].input.value;
+      else if (typedValue(env) !== "") values[env] = typedValue(env);
     });
     if (Object.keys(values).length) body.values = values;
     return body;
@@ -432,7 +488,8 @@
     [nameInput, descriptionInput].forEach(function (input) { input.disabled = !editable; });
     ENVIRONMENTS.forEach(function (env) {
       var parts = envFields[env];
-      parts.input.disabled = !editable || !!state.cleared[env];
+      setValueDisabled(env, !editable || !!state.cleared[env]);
+      parts.multilineToggle.disabled = !editable;
       parts.toggle.disabled = !editable;
       parts.clear.disabled = !editable;
     });
@@ -447,8 +504,11 @@
     nameInput.value = "";
     descriptionInput.value = "";
     ENVIRONMENTS.forEach(function (env) {
-      envFields[env].input.value = "";
+      envFields[env].line.value = "";
+      envFields[env].multi.value = "";
+      setMultiline(env, false);
       setShown(env, false);
+      envFields[env].error.hidden = true;
       markDirty(envFields[env].field, false);
     });
     markDirty(nameInput.closest(".field"), false);
@@ -472,7 +532,7 @@
     deleteButton.hidden = true;
     ENVIRONMENTS.forEach(function (env) {
       envFields[env].clear.hidden = true;
-      envFields[env].input.placeholder = placeholderFor(null);
+      setPlaceholder(env, placeholderFor(null));
       renderEnvState(env);
     });
     setEditable(true);
@@ -496,7 +556,7 @@
     descriptionInput.value = detail.description || "";
     ENVIRONMENTS.forEach(function (env) {
       var value = detail.values ? detail.values[env] : null;
-      envFields[env].input.placeholder = placeholderFor(value);
+      setPlaceholder(env, placeholderFor(value));
       envFields[env].clear.hidden = !(value && value.set);
       setCleared(env, false);
     });
@@ -657,21 +717,32 @@
   ENVIRONMENTS.forEach(function (env) {
     var parts = envFields[env];
     parts.toggle.addEventListener("click", function () {
-      setShown(env, parts.input.type === "password");
+      setShown(env, !parts.shown);
+    });
+    parts.multilineToggle.addEventListener("click", function () {
+      if (setMultiline(env, parts.input === parts.line)) parts.input.focus();
     });
     parts.clear.addEventListener("click", function () {
       setCleared(env, !state.cleared[env]);
       refreshDirty();
     });
-    parts.input.addEventListener("paste", function (event) {
+    parts.line.addEventListener("paste", function (event) {
       var text = event.clipboardData ? event.clipboardData.getData("text") : "";
-      if (/[\r\n]/.test(text)) {
-        // A single-line input would silently drop the line breaks and store a wrong value.
-        event.preventDefault();
-        parts.error.textContent =
-          "This value has line breaks, which this field cannot keep. Set multi-line values with the API or the CLI.";
-        parts.error.hidden = false;
-      }
+      if (!/[\r\n]/.test(text)) return;
+      // A single-line input would silently drop the line breaks and store a wrong value:
+      // the paste goes into the multi-line field instead, where the caret was.
+      event.preventDefault();
+      var line = parts.line;
+      var start = line.selectionStart === null ? line.value.length : line.selectionStart;
+      var end = line.selectionEnd === null ? start : line.selectionEnd;
+      var pasted = text.replace(/\r\n?/g, "\n");
+      var combined = line.value.slice(0, start) + pasted + line.value.slice(end);
+      line.value = ""; // (an <input> would strip the line breaks from `combined`)
+      setMultiline(env, true);
+      parts.multi.value = combined;
+      parts.multi.focus();
+      parts.multi.setSelectionRange(start + pasted.length, start + pasted.length);
+      parts.multi.dispatchEvent(new Event("input", { bubbles: true })); // dirty tracking
     });
   });
 
