@@ -7,12 +7,18 @@ SPEC sections 1 and 6. Index documents are written as the facade writes them
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import ssl
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import hvac
@@ -38,8 +44,11 @@ from vaultfront.executor import (
     ExecutorConfigError,
     ExecutorError,
     SecretNotFound,
+    TLSSettings,
     VaultDenied,
     VaultUnreachable,
+    _Reply,
+    _VaultHTTP,
 )
 
 STAGING = {
@@ -555,11 +564,14 @@ def test_audit_device_shows_executor_decrypts_and_no_facade_decrypt(
     assert value not in text and base64.b64encode(value.encode()).decode() not in text
 
 
-def test_executor_imports_no_web_stack() -> None:
+def test_executor_imports_no_web_stack_and_no_hvac() -> None:
+    """`vaultfront run` starts fast: neither the web stack nor hvac (and requests and
+    urllib3 under it) is imported; the executor speaks HTTP with the standard library."""
     code = (
         "import sys, vaultfront.executor, vaultfront.runner\n"
         "heavy = [m for m in ('starlette', 'sqlmodel', 'sqlalchemy', 'jinja2', 'click',"
-        " 'uvicorn', 'vaultfront.cli', 'vaultfront.app', 'vaultfront.db') if m in sys.modules]\n"
+        " 'uvicorn', 'vaultfront.cli', 'vaultfront.app', 'vaultfront.db', 'hvac', 'requests',"
+        " 'urllib3', 'httpx') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     result = subprocess.run(
@@ -594,3 +606,277 @@ def test_close_leaves_a_given_vault_token_alone(vault: VaultInstance) -> None:
     assert executor.get("ONLY") == "value-for-token-test"
     executor.close()
     hvac.Client(vault.addr, token=token).lookup_token()  # still alive: not ours to revoke
+
+
+# -- Vault's HTTP API without hvac: statuses, headers, connections, TLS ---------------------
+
+
+class StubVault:
+    """A stand-in for Vault's HTTP API, for what a dev server cannot be made to answer
+    (429, 472, sealed, a proxy's 502, a slow answer, a dropped keep-alive connection).
+    `answers[(method, path)]` gives `(status, json body, extra headers)`."""
+
+    CT = "vault:v1:c3R1Yi1jaXBoZXJ0ZXh0LW5vdC1yZWFs"
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.connections = 0
+        self.close_after_each = False
+        self.delay = 0.0
+        index = {
+            "format": layout.FORMAT,
+            "secrets": json.dumps({"API_KEY": {"id": "i", "version": 1, "ct": self.CT}}),
+        }
+        plaintext = base64.b64encode(b"stub-value-123").decode()
+        self.answers: dict[tuple[str, str], tuple[int, object, dict[str, str]]] = {
+            ("GET", "/v1/auth/token/lookup-self"): (200, {"data": {"ttl": 0}}, {}),
+            ("GET", "/v1/vaultfront/data/orgs/acme/staging"): (200, {"data": {"data": index}}, {}),
+            ("POST", "/v1/vaultfront-transit/decrypt/org-acme-staging"): (
+                200,
+                {"data": {"batch_results": [{"plaintext": plaintext}]}},
+                {},
+            ),
+        }
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                stub.connections += 1
+                super().setup()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def handle_one(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                stub.requests.append((self.command, self.path, dict(self.headers), body))
+                status, payload, headers = stub.answers.get(
+                    (self.command, self.path), (404, {"errors": []}, {})
+                )
+                if stub.delay:
+                    time.sleep(stub.delay)
+                data = b"" if payload is None else json.dumps(payload).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                with contextlib.suppress(OSError):  # the client gave up (a timeout test)
+                    self.wfile.write(data)
+                if stub.close_after_each:
+                    self.close_connection = True  # without saying so: an idle timeout
+
+            do_GET = do_POST = handle_one
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.addr = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def executor(self, **environ: str) -> Executor:
+        env = {"VAULT_ADDR": self.addr, "VAULT_TOKEN": "s.stub-token", **environ}
+        return Executor.from_env(org="acme", environment="staging", environ=env)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def stub() -> Iterator[StubVault]:
+    server = StubVault()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_one_keep_alive_connection_and_vault_headers(stub: StubVault) -> None:
+    executor = stub.executor(VAULT_NAMESPACE="team-a/apps")
+    assert executor.get("API_KEY") == "stub-value-123"
+    assert executor.resolve_all() == {"API_KEY": "stub-value-123"}
+    assert stub.connections == 1, "a new connection per request"
+    paths = [path for _, path, _, _ in stub.requests]
+    assert paths[0] == "/v1/auth/token/lookup-self" and len(paths) == 5, paths
+    for _, _, headers, _ in stub.requests:
+        assert headers.get("X-Vault-Token") == "s.stub-token", headers
+        assert headers.get("X-Vault-Request") == "true", headers
+        assert headers.get("X-Vault-Namespace") == "team-a/apps", headers
+    decrypt = json.loads(stub.requests[2][3])
+    assert decrypt == {
+        "batch_input": [{"ciphertext": StubVault.CT}],
+        "partial_failure_response_code": 200,
+    }
+    executor.close()
+    seen = len(stub.requests)
+    stub.executor().get("API_KEY")
+    assert all("X-Vault-Namespace" not in r[2] for r in stub.requests[seen:]), "namespace unset"
+
+
+def test_a_connection_closed_while_idle_is_reopened(stub: StubVault) -> None:
+    stub.close_after_each = True
+    executor = stub.executor()
+    for _ in range(3):
+        assert executor.get("API_KEY") == "stub-value-123"
+    assert stub.connections == 7  # lookup-self, then a read and a decrypt per call
+
+
+@pytest.mark.parametrize("status", [429, 472, 473, 501, 502, 503, 504])
+def test_unavailable_statuses_are_vault_unreachable(stub: StubVault, status: int) -> None:
+    path = "/v1/vaultfront/data/orgs/acme/staging"
+    stub.answers[("GET", path)] = (status, {"errors": ["Vault is sealed"]}, {})
+    with pytest.raises(VaultUnreachable) as unavailable:
+        stub.executor().get("API_KEY")
+    message = str(unavailable.value)
+    assert "unavailable" in message and str(status) in message, message
+    assert "vaultfront/data/orgs/acme/staging" in message, message
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [(403, VaultDenied), (500, ExecutorError), (412, ExecutorError)]
+)
+def test_other_statuses_name_the_path_and_never_the_request(
+    stub: StubVault, status: int, expected: type[ExecutorError]
+) -> None:
+    path = "/v1/vaultfront-transit/decrypt/org-acme-staging"
+    stub.answers[("POST", path)] = (status, {"errors": ["1 error occurred:\n\t* boom\n\n"]}, {})
+    with pytest.raises(expected) as failed:
+        stub.executor().get("API_KEY")
+    message = str(failed.value)
+    assert not isinstance(failed.value, VaultUnreachable)
+    assert path.removeprefix("/v1/") in message and str(status) in message, message
+    assert "1 error occurred: * boom" in message, message
+    assert StubVault.CT not in message and "s.stub-token" not in message, message
+
+
+def test_a_batch_where_every_item_fails_names_the_secret(stub: StubVault) -> None:
+    path = "/v1/vaultfront-transit/decrypt/org-acme-staging"
+    results = {"batch_results": [{"plaintext": "", "error": "invalid ciphertext length"}]}
+    stub.answers[("POST", path)] = (400, {"data": results}, {})
+    with pytest.raises(ExecutorError) as failed:
+        stub.executor().get("API_KEY")
+    assert str(failed.value) == (
+        "Vault could not decrypt API_KEY (invalid ciphertext length) with key org-acme-staging"
+    )
+    assert failed.value.secret == "API_KEY"
+
+
+def test_a_slow_vault_times_out_as_unreachable(stub: StubVault) -> None:
+    stub.delay = 1.0
+    executor = Executor(
+        org="acme", environment="staging", vault_addr=stub.addr, token="s.t", timeout=0.3
+    )
+    with pytest.raises(VaultUnreachable) as slow:
+        executor.get("API_KEY")
+    assert "cannot be reached" in str(slow.value) and "timed out" in str(slow.value)
+
+
+def test_a_redirect_is_followed_once_never_to_plain_http(stub: StubVault) -> None:
+    active = StubVault()
+    try:
+        path = "/v1/vaultfront/data/orgs/acme/staging"
+        stub.answers[("GET", path)] = (307, None, {"Location": f"{active.addr}{path}"})
+        assert stub.executor().get("API_KEY") == "stub-value-123"
+        assert [p for _, p, _, _ in active.requests] == [path]
+        assert active.requests[0][2].get("X-Vault-Token") == "s.stub-token"
+    finally:
+        active.stop()
+    # From https to http the token would travel in clear: the redirect is not followed.
+    client = _VaultHTTP("https://127.0.0.1:1", timeout=1, tls=TLSSettings(skip_verify=True))
+    redirect = _Reply(307, "Temporary Redirect", None, "http://127.0.0.1:2/v1/x")
+    assert client._follow("GET", "/v1/x", redirect, None, {}) is redirect
+
+
+def test_address_token_and_tls_settings_are_checked_up_front(tmp_path: Path) -> None:
+    def build(**environ: str) -> Executor:
+        return Executor.from_env(
+            org="acme", environment="staging", environ={"VAULT_TOKEN": "s.t", **environ}
+        )
+
+    for addr in ("vault.internal:8200", "ftp://vault", "https://"):
+        with pytest.raises(ExecutorConfigError, match="VAULT_ADDR"):
+            build(VAULT_ADDR=addr)
+    with pytest.raises(ExecutorConfigError, match="VAULT_SKIP_VERIFY"):
+        build(VAULT_ADDR="https://vault:8200", VAULT_SKIP_VERIFY="maybe")
+    with pytest.raises(ExecutorConfigError, match="VAULT_CACERT") as missing_ca:
+        build(VAULT_ADDR="https://vault:8200", VAULT_CACERT=str(tmp_path / "nope.pem"))
+    assert "nope.pem" in str(missing_ca.value)
+    with pytest.raises(ExecutorConfigError) as bad_token:
+        build(VAULT_TOKEN="s.secret-part\n")
+    assert "secret-part" not in str(bad_token.value) and "VAULT_TOKEN" in str(bad_token.value)
+    # Plain http never loads TLS settings; skip-verify builds without a CA.
+    build(VAULT_ADDR="http://vault:8200", VAULT_CACERT=str(tmp_path / "nope.pem"))
+    build(VAULT_ADDR="https://vault:8200", VAULT_SKIP_VERIFY="true")
+
+
+@pytest.fixture(scope="module")
+def tls_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VaultInstance, Path]]:
+    """`bao server -dev -dev-tls`: OpenBao over https with a CA of its own."""
+    workdir = tmp_path_factory.mktemp("openbao-tls")
+    port, token = free_port_pair(), "root-" + uuid.uuid4().hex
+    log = (workdir / "openbao.log").open("wb")
+    process = subprocess.Popen(
+        [
+            bao_binary(),
+            "server",
+            "-dev",
+            "-dev-tls",
+            f"-dev-tls-cert-dir={workdir}",
+            f"-dev-listen-address=127.0.0.1:{port}",
+            f"-dev-root-token-id={token}",
+            "-dev-no-store-token",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "HOME": str(workdir)},
+    )
+    addr, ca = f"https://127.0.0.1:{port}", workdir / "vault-ca.pem"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                context = ssl.create_default_context(cafile=str(ca))
+                health = f"{addr}/v1/sys/health"
+                with urllib.request.urlopen(health, context=context, timeout=1):  # noqa: S310
+                    break
+            except (OSError, ValueError):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        creds = operator.bootstrap(hvac.Client(addr, token=token, verify=str(ca)))
+        yield VaultInstance(addr, token, creds.role_id, creds.secret_id), ca
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def test_https_with_vault_cacert_capath_or_skip_verify(
+    tls_vault: tuple[VaultInstance, Path], tmp_path: Path
+) -> None:
+    vault, ca = tls_vault
+    root = hvac.Client(vault.addr, token=vault.root_token, verify=str(ca))
+    org = new_org()
+    write_env(root, org, "staging", {"TLS_SECRET": "over-tls-value-42"})
+    environ = executor_environ(root, vault.addr, org, "staging")
+
+    def get(**tls: str) -> str:
+        executor = Executor.from_env(org=org, environment="staging", environ={**environ, **tls})
+        with executor:
+            return executor.get("TLS_SECRET")
+
+    assert get(VAULT_CACERT=str(ca)) == "over-tls-value-42"
+    capath = tmp_path / "cas"
+    capath.mkdir()
+    (capath / "our-ca.pem").write_bytes(ca.read_bytes())  # not named by hash
+    (capath / "README").write_text("not a certificate\n")
+    assert get(VAULT_CAPATH=str(capath)) == "over-tls-value-42"
+    assert get(VAULT_SKIP_VERIFY="1") == "over-tls-value-42"
+    with pytest.raises(VaultUnreachable) as untrusted:
+        get()  # the system's trust store does not know the dev server's CA
+    message = str(untrusted.value)
+    assert "TLS" in message and "VAULT_CACERT" in message, message

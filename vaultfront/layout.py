@@ -20,7 +20,9 @@ maps each secret NAME to `{"id": uuid, "version": int, "ct": "vault:v1:..."}` or
 value kept out of line, `{"id": uuid, "version": int, "ref": "orgs/{org}/{env}/large/{id}-{v}"}`.
 While the facade is changing a secret, its entry also carries `"pending": {...}` (the new
 name and value, see `Pending`); executors read only the committed `ct`/`ref`
-(`decode_committed`), so they never see a change the database has not committed.
+(`committed_items`, `find_committed`), so they never see a change the database has not
+committed. The map is written compact (no spaces) with its names sorted, which lets
+`find_committed` decode only the entries asked for.
 The map is one string, not one KV field per secret, because OpenBao's listener caps a
 request at 1,000 JSON strings (499 fields); one string keeps a 2,000-secret environment in
 one read. Everything in it is Transit ciphertext or metadata; never a plaintext value.
@@ -186,6 +188,66 @@ def committed_items(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_DECODER: Final = json.JSONDecoder()
+
+
+def find_committed(secrets_json: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The committed raw items (`ct` or `ref`) of `names` in an index map's JSON text,
+    without parsing the whole map: `committed_items(json.loads(secrets_json))` restricted
+    to `names`, at the cost of the entries asked for (a 2,000-secret map is ~386 KB).
+
+    Each name is located as the text `"NAME":{` and its entry decoded alone with
+    `JSONDecoder.raw_decode`. A hit is always the map's own key NAME, whatever the map
+    holds, because:
+
+    - NAME matches `SECRET_NAME_PATTERN`, so it holds no quote, backslash or anything JSON
+      escapes, and the second quote of `"NAME"` follows a letter, digit or underscore: it is
+      not escaped, so it delimits a string. A closing quote is followed by `:`, `,`, `}` or
+      `]`, and the first quote is followed by NAME's first letter (A-Z): the first quote
+      opens a string and the second closes it. No quote of a JSON string's content (a
+      ciphertext, a UUID, a pending change's name, any text at all) can begin the match,
+      since inside a string every quote is escaped.
+    - A string followed by `:` is a key, and `{` starts its value: the match is a key NAME
+      whose value is an object. In the index format (`Entry.to_json`) the only keys with
+      object values are the map's own (secret names) and `pending`, which is lowercase;
+      a pending object holds strings, numbers and booleans only. `"A":{` is not a part of
+      `"AB":{` (the quote after A is missing there).
+
+    A miss is only trusted with one full parse: names that are not found (or are not
+    secret names at all) are looked up in `json.loads(secrets_json)`, so a map written in
+    another formatting (spaces after `:`) or order still gives the same answer. Misses are
+    the rare case (an unknown name is an error for the executor). The facade writes the
+    map compact and sorted (`encode_index`), so the names are searched in sorted order,
+    each from where the previous entry ended: one pass over the text at most.
+
+    An entry that holds only `pending` (a create not committed yet) is not set. Raises
+    `ValueError` for text that is not a JSON object or an entry that is not valid JSON.
+    """
+    if not secrets_json.lstrip().startswith("{"):
+        raise ValueError("the secrets map is not an object")
+    found: dict[str, dict[str, Any]] = {}
+    unseen: list[str] = []
+    position = 0
+    for name in sorted(set(names)):
+        at = -1
+        if SECRET_NAME_PATTERN.fullmatch(name):
+            key = f'"{name}":{{'
+            at = secrets_json.find(key, position)
+        if at < 0:
+            unseen.append(name)
+            continue
+        item, position = _DECODER.raw_decode(secrets_json, at + len(key) - 1)
+        if "ct" in item or "ref" in item:
+            found[name] = item
+    if unseen:
+        raw = json.loads(secrets_json)
+        if not isinstance(raw, dict):
+            raise ValueError("the secrets map is not an object")
+        committed = committed_items(raw)
+        found.update((name, committed[name]) for name in unseen if name in committed)
+    return found
+
+
 def decode_committed(
     kv_data: dict[str, Any] | None, only: Iterable[str] | None = None
 ) -> dict[str, Entry]:
@@ -205,6 +267,7 @@ def decode_committed(
 
 
 def encode_index(entries: dict[str, Entry]) -> dict[str, str]:
+    # Compact and sorted by name: `find_committed` searches it without a full parse.
     body = {name: entries[name].to_json() for name in sorted(entries)}
     return {"format": FORMAT, "secrets": json.dumps(body, separators=(",", ":"))}
 
