@@ -641,6 +641,7 @@ class StubVault:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes
 
             def setup(self) -> None:
                 stub.connections += 1
@@ -674,7 +675,9 @@ class StubVault:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.addr = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def executor(self, **environ: str) -> Executor:
@@ -715,6 +718,17 @@ def test_one_keep_alive_connection_and_vault_headers(stub: StubVault) -> None:
     seen = len(stub.requests)
     stub.executor().get("API_KEY")
     assert all("X-Vault-Namespace" not in r[2] for r in stub.requests[seen:]), "namespace unset"
+
+
+def test_threads_share_an_executor_and_its_connection(stub: StubVault) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    executor = stub.executor()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: executor.get("API_KEY"), range(40)))
+    assert results == ["stub-value-123"] * 40
+    assert stub.connections == 1
+    assert len(stub.requests) == 1 + 40 * 2  # one lookup-self, then a read and a decrypt
 
 
 def test_a_connection_closed_while_idle_is_reopened(stub: StubVault) -> None:

@@ -27,7 +27,7 @@ import http.client
 import json
 import os
 import re
-import ssl
+import ssl  # used for https only (http.client imports it anyway)
 import threading
 import time
 import urllib.parse
@@ -145,8 +145,10 @@ class _Reply:
         return f"{self.status} {text or self.reason}".strip()
 
 
-#: Errors of a keep-alive connection the server closed while it was idle: the request
-#: did not reach Vault, so it is sent once more on a new connection.
+#: Errors of a keep-alive connection the server closed while it was idle. The request is
+#: sent once more on a new connection: it most likely never reached Vault, and every
+#: request the executor makes may be repeated (reads, decrypts, renewing or revoking its
+#: own token; a repeated login only makes one more short-lived token).
 _STALE_CONNECTION: Final = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
@@ -192,10 +194,10 @@ class TLSSettings:
                 context = ssl.create_default_context(cafile=self.ca_cert)
             elif self.ca_path:
                 # OpenSSL looks a directory up by subject hash (`c_rehash`); Vault's CLI
-                # loads every PEM file in it. Do both.
+                # loads every PEM file in it. Do both; a file that is not a PEM
+                # certificate is skipped.
                 context = ssl.create_default_context(capath=self.ca_path)
                 for entry in sorted(os.scandir(self.ca_path), key=lambda e: e.name):
-                    # A file that is not a PEM certificate is skipped, as Vault's CLI does.
                     with contextlib.suppress(OSError, ValueError):  # ssl.SSLError: OSError
                         if entry.is_file():
                             context.load_verify_locations(cafile=entry.path)
