@@ -609,7 +609,7 @@ def run_op(w: World, op: str, secret: dict[str, Any]) -> None:
 
 
 def crash_before_commit(monkeypatch: pytest.MonkeyPatch) -> None:
-    def dies(self: SecretService, session: Any, op: journal.Operation) -> None:
+    def dies(self: SecretService, session: Any, op: journal.Operation, org_id: int) -> None:
         raise Crash("the process died before the database commit")
 
     monkeypatch.setattr(SecretService, "_commit", dies)

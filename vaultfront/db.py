@@ -85,13 +85,16 @@ class Database:
         Every change to an organization's secrets runs inside one, so two writers never
         interleave their Vault writes (see docs/design.md, "Ordering"). PostgreSQL locks the
         organization's row; SQLite takes its database-wide write lock (BEGIN IMMEDIATE).
+        Either way the lock is taken here, on entry, before the caller reads Vault.
         The caller commits; leaving without a commit rolls everything back.
         """
         with self.engine.connect() as conn:
             conn.info["write"] = True
             try:
                 with Session(bind=conn, expire_on_commit=False) as session:
-                    if not self.is_sqlite:
+                    if self.is_sqlite:
+                        session.execute(sa.text("SELECT 1"))  # BEGIN IMMEDIATE, now
+                    else:
                         session.execute(
                             sa.text("SELECT id FROM organization WHERE id = :id FOR UPDATE"),
                             {"id": org_id},

@@ -242,7 +242,13 @@ def finish(store: VaultStore, op: Operation) -> None:
         return
     try:
         for change in op.changes:
-            settle(store, op, change.env)
+            try:
+                settle(store, op, change.env)
+            except IndexChanged:
+                # Another writer recovered (settled) this operation between our commit and
+                # now, so the index we wrote is not the latest: look again.
+                op.snapshots.pop(change.env, None)
+                settle(store, op, change.env)
         store.delete_journal(op.org, op.op_id)
     except (VaultUnavailable, IndexChanged):
         log.warning("operation %s committed; it settles in Vault at the next recovery", op.op_id)

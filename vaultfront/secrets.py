@@ -14,7 +14,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from vaultfront import journal, layout
@@ -220,14 +220,30 @@ class SecretService:
             )
         )
 
-    def _commit(self, session: Session, op: Operation) -> None:
+    def _commit(self, session: Session, op: Operation, org_id: int) -> None:
+        """Step 6 and 7: commit, then settle the change in Vault.
+
+        The commit releases the organization's lock, and settling rewrites the shared
+        index documents, so it takes the lock again: the next writer either waits for it, or
+        got the lock first and settled this operation in its own recovery (then settling
+        here finds nothing left to do).
+        """
         try:
             session.commit()
         except Exception:
             log.error("database commit failed; undoing operation %s in Vault", op.op_id)
             journal.undo(self.store, op)
             raise
-        journal.finish(self.store, op)
+        if not op.changes:
+            return
+        try:
+            with self.db.write_session(org_id) as ws:
+                journal.finish(self.store, op)
+                ws.commit()
+        except SQLAlchemyError:
+            log.warning(
+                "operation %s committed; it settles in Vault at the next recovery", op.op_id
+            )
 
     def create(self, session: Session, actor: Actor, request: CreateSecret) -> dict[str, Any]:
         require_create(actor)
@@ -263,7 +279,7 @@ class SecretService:
             self._audit(ws, actor, "secret.create", secret, f"environments: {sorted(sealed)}")
             self._flush(ws, request.name)
             journal.execute(self.store, op)
-            self._commit(ws, op)
+            self._commit(ws, op, secret.org_id)
         return detail_json(secret, actor.user, actor)
 
     def _flush(self, session: Session, name: str) -> None:
@@ -327,7 +343,7 @@ class SecretService:
             self._audit(ws, actor, "secret.update", secret, "; ".join(changed))
             self._flush(ws, new_name)
             journal.execute(self.store, op)
-            self._commit(ws, op)
+            self._commit(ws, op, secret.org_id)
         return detail_json(secret, owner, actor)
 
     @staticmethod
@@ -384,4 +400,4 @@ class SecretService:
             ws.delete(secret)
             ws.flush()
             journal.execute(self.store, op)
-            self._commit(ws, op)
+            self._commit(ws, op, secret.org_id)
