@@ -629,6 +629,7 @@ def every_route(world: Any, org: str, secret_id: str) -> Iterator[tuple[str, str
     yield "GET", f"/api/orgs/{org}/secrets/{secret_id}", None
     yield "PATCH", f"/api/orgs/{org}/secrets/{secret_id}", {"description": "probe"}
     yield "DELETE", f"/api/orgs/{org}/secrets/{secret_id}", None
+    yield "GET", f"/api/orgs/{org}/members", None
 
 
 def test_unauthenticated(world: Any) -> None:
@@ -1037,3 +1038,68 @@ def test_admins_transfer_ownership_to_a_member(world: Any) -> None:
         "forbidden",
         message="Only member@example.com can modify this secret",
     )
+
+
+# --- GET /api/orgs/{org}/members (the page's Owner field) ----------------------------------
+
+
+def test_members_lists_roles_and_who_can_own(world: Any) -> None:
+    from vaultfront.cli import create_user
+
+    # A superadmin who is a member, even a viewer, can own (priority 1000).
+    database = Database(world.database_url)
+    try:
+        create_user(database, "root@example.com", world.org, "viewer")
+    finally:
+        database.dispose()
+    url = f"/api/orgs/{world.org}/members"
+    expected = [
+        ("admin@example.com", "Ada Admin", "admin", True),
+        ("member@example.com", None, "member", True),  # no name: sorted by email
+        ("owner@example.com", "Olive Owner", "member", True),
+        ("root@example.com", "Sue Super", "viewer", True),
+        ("viewer@example.com", "Vic Viewer", "viewer", False),
+    ]
+    for who in ("viewer", "member", "admin", "superadmin"):  # any member may ask
+        body = ok(world.call(who, "GET", url))
+        assert set(body) == {"members"}, body
+        people = body["members"]
+        assert all(set(p) == {"id", "email", "name", "role", "can_own"} for p in people), people
+        assert [(p["email"], p["name"], p["role"], p["can_own"]) for p in people] == expected
+        assert all(p["id"] == db_user_id(world, p["email"]) for p in people), people
+    # The other organization's people are not listed, nor it through this one.
+    assert "outsider@example.com" not in json.dumps(people)
+    theirs = ok(world.call("outsider", "GET", f"/api/orgs/{world.other_org}/members"))
+    assert [(p["email"], p["role"]) for p in theirs["members"]] == [
+        ("outsider@example.com", "admin"),
+        ("root@example.com", "viewer"),
+    ], theirs
+
+    # Whom it marks as able to own, a transfer accepts; and no one else.
+    sid = world.create(name="LISTED", values={"staging": "listed-value-1"})["id"]
+    version = 1
+    for person in people:
+        response = world.call(
+            "admin",
+            "PATCH",
+            secrets_url(world, sid),
+            json={"owner_id": person["id"]},
+            headers={"If-Match": f'"{version}"'},
+        )
+        if person["can_own"]:
+            moved = assert_detail(response)
+            assert moved["owner"]["id"] == person["id"], moved
+            version = moved["version"]
+        else:
+            assert_error(response, 422, "invalid", field="owner_id")
+
+
+def test_members_needs_credentials_and_membership(world: Any) -> None:
+    url = f"/api/orgs/{world.org}/members"
+    for headers in ({}, {"Authorization": "Bearer vf_" + "A" * 43}):
+        assert_error(world.client.get(url, headers=headers), 401, "unauthenticated", field=None)
+    ghost = world.call("outsider", "GET", f"/api/orgs/no-such-org-{uuid.uuid4().hex[:8]}/members")
+    real = world.call("outsider", "GET", url)
+    assert_error(real, 404, "not_found")
+    assert real.content == ghost.content, (show(real), show(ghost))
+    assert "example.com" not in real.text, show(real)

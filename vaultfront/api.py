@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from vaultfront import auth, schemas
+from vaultfront import auth, members, schemas
 from vaultfront.errors import Invalid, TooLarge
 from vaultfront.openapi import openapi_document
 from vaultfront.permissions import Actor, priority_of
@@ -110,6 +110,13 @@ async def list_secrets(request: Request) -> Response:
     )
 
 
+async def list_members(request: Request) -> Response:
+    return await in_org(
+        request,
+        lambda session, actor: JSONResponse({"members": members.members(session, actor)}),
+    )
+
+
 async def create_secret(request: Request) -> Response:
     raw = await read_body(request)
     return await in_org(
@@ -169,5 +176,6 @@ routes: list[BaseRoute] = [
     Route("/orgs/{org}/secrets/{id}", get_secret, methods=["GET"]),
     Route("/orgs/{org}/secrets/{id}", update_secret, methods=["PATCH"]),
     Route("/orgs/{org}/secrets/{id}", delete_secret, methods=["DELETE"]),
+    Route("/orgs/{org}/members", list_members, methods=["GET"]),
     Route("/openapi.json", openapi, methods=["GET"]),
 ]

@@ -152,6 +152,30 @@ def _schemas() -> dict[str, Any]:
             "additionalProperties": False,
         },
         "Me": {"type": "object"},
+        "MemberList": {
+            "type": "object",
+            "properties": {
+                "members": {
+                    "type": "array",
+                    "description": "by name (email when there is none), then email",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "email": {"type": "string"},
+                            "name": {"type": ["string", "null"]},
+                            "role": {"type": "string", "enum": ["viewer", "member", "admin"]},
+                            "can_own": {
+                                "type": "boolean",
+                                "description": "member or admin (or a superadmin who is a "
+                                "member): a valid `owner_id` for a transfer",
+                            },
+                        },
+                        "required": ["id", "email", "name", "role", "can_own"],
+                    },
+                }
+            },
+        },
     }
 
 
@@ -219,6 +243,13 @@ def openapi_document() -> dict[str, Any]:
                         **VERSION_CONFLICT,
                         "503": WRITE_ERRORS["503"],
                     },
+                },
+            },
+            "/api/orgs/{org}/members": {
+                "parameters": [ORG],
+                "get": {
+                    "summary": "The organization's members, their roles, and who may own",
+                    "responses": {"200": _json("MemberList", "the members"), **ERRORS},
                 },
             },
             "/api/openapi.json": {

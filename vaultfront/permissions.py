@@ -41,6 +41,13 @@ def priority_of(user: User, role: str | None) -> int | None:
     return ROLE_PRIORITIES[role]
 
 
+def can_own(user: User, role: str | None) -> bool:
+    """Whether the user may own a secret of an organization where they have `role`: owning
+    means editing, so a member or admin (a superadmin counts), never a viewer."""
+    priority = priority_of(user, role)
+    return priority is not None and priority >= CREATE_PRIORITY
+
+
 def can_edit(actor: Actor, secret: Secret) -> bool:
     return secret.owner_id == actor.user_id or actor.priority >= OVERRIDE_PRIORITY
 

@@ -24,10 +24,9 @@ from vaultfront.journal import KEEP, EnvChange, Operation
 from vaultfront.masks import mask_value
 from vaultfront.models import AuditEvent, Membership, Organization, Secret, User, utcnow
 from vaultfront.permissions import (
-    CREATE_PRIORITY,
     Actor,
     can_edit,
-    priority_of,
+    can_own,
     require_admin,
     require_create,
     require_edit,
@@ -357,9 +356,7 @@ class SecretService:
                     Membership.user_id == user_id, Membership.org_id == actor.org.id
                 )
             ).first()
-        role = membership.role if membership else None
-        priority = priority_of(user, role) if user is not None else None
-        if user is None or priority is None or priority < CREATE_PRIORITY:
+        if user is None or not can_own(user, membership.role if membership else None):
             raise Invalid(
                 "The new owner must be a member or admin of this organization.", field="owner_id"
             )
