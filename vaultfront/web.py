@@ -262,6 +262,7 @@ async def secrets_page(request: Request) -> Response:
         "viewer": viewer,
         "org": org,
         "can_create": org.priority >= permissions.CREATE_PRIORITY,
+        "can_transfer": org.priority >= permissions.OVERRIDE_PRIORITY,  # the Owner field
         "environments": ENVIRONMENTS,
         "active": "secrets",
     }

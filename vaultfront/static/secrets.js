@@ -9,6 +9,9 @@
 // textarea (multi-line: PEM keys, certificates, JSON), masked with -webkit-text-security.
 // One is shown at a time; `parts.input` is the one in use, the label points at it, and
 // switching moves what was typed from one to the other.
+//
+// Admins also get an Owner select (transfer of ownership, SPEC section 3), filled from
+// GET /api/orgs/{org}/members once per page, the first time a secret is opened.
 (function () {
   "use strict";
 
@@ -20,6 +23,7 @@
   var page = document.getElementById("secrets-page");
   var org = page.dataset.org;
   var canCreate = page.dataset.canCreate === "true";
+  var canTransfer = page.dataset.canTransfer === "true"; // admin: may change a secret's owner
   var csrf = metaContent("csrf-token");
   var styleNonce = metaContent("csp-nonce");
   var apiBase = "/api/orgs/" + encodeURIComponent(org) + "/secrets";
@@ -37,6 +41,9 @@
   var idInput = document.getElementById("secret-id");
   var nameInput = document.getElementById("secret-name");
   var descriptionInput = document.getElementById("secret-description");
+  var ownerField = document.getElementById("owner-field");
+  var ownerSelect = document.getElementById("secret-owner");
+  var metaOwnerItem = document.getElementById("meta-owner-item");
   var saveButton = document.getElementById("save-secret");
   var deleteButton = document.getElementById("delete-secret");
   var dirtySummary = document.getElementById("dirty-summary");
@@ -72,6 +79,7 @@
   var state = { mode: null, current: null, cleared: {}, saving: false };
   var grid = null;
   var totalRows = 0;
+  var membersRequest = null; // the members list, asked for once (admins only)
 
   function metaContent(name) {
     var el = document.querySelector('meta[name="' + name + '"]');
@@ -340,7 +348,7 @@
       slot.textContent = error.message;
       slot.hidden = false;
       field.classList.add("has-error");
-      var input = field.querySelector("input:not([hidden]), textarea:not([hidden])");
+      var input = field.querySelector("input:not([hidden]), textarea:not([hidden]), select");
       if (input && !input.disabled) input.focus();
     } else {
       showFormError(error.message, error.code === "version_conflict");
@@ -454,6 +462,8 @@
     var current = state.current;
     if (nameInput.value !== current.name) body.name = nameInput.value.trim();
     if (normalize(descriptionInput.value) !== normalize(current.description)) body.description = descriptionInput.value;
+    var ownerId = selectedOwnerId();
+    if (ownerId !== null && ownerId !== current.owner.id) body.owner_id = ownerId;
     ENVIRONMENTS.forEach(function (env) {
       if (state.cleared[env]) values[env] = null;
       else if (typedValue(env) !== "") values[env] = typedValue(env);
@@ -478,6 +488,7 @@
     var values = body.values || {};
     markDirty(nameInput.closest(".field"), "name" in body);
     markDirty(descriptionInput.closest(".field"), "description" in body);
+    markDirty(ownerField, "owner_id" in body);
     ENVIRONMENTS.forEach(function (env) { markDirty(envFields[env].field, env in values); });
     var count = Object.keys(body).filter(function (k) { return k !== "values"; }).length + Object.keys(values).length;
     dirtySummary.textContent = count === 0 ? "" : count === 1 ? "1 unsaved change" : count + " unsaved changes";
@@ -513,8 +524,69 @@
     });
     markDirty(nameInput.closest(".field"), false);
     markDirty(descriptionInput.closest(".field"), false);
+    markDirty(ownerField, false);
+    ownerField.hidden = true;
+    ownerSelect.replaceChildren();
     saveButton.textContent = "Save";
     dirtySummary.textContent = "";
+  }
+
+  // ---- The Owner field (admins) ---------------------------------------------------
+
+  function memberLabel(person) {
+    return person.name ? person.name + " (" + person.email + ")" : person.email;
+  }
+
+  function loadMembers() {
+    if (!membersRequest) {
+      membersRequest = api("GET", "/api/orgs/" + encodeURIComponent(org) + "/members").then(function (result) {
+        if (result.error) membersRequest = null; // ask again at the next opening
+        return result;
+      });
+    }
+    return membersRequest;
+  }
+
+  function selectedOwnerId() {
+    if (ownerField.hidden || ownerSelect.disabled || ownerSelect.value === "") return null;
+    return Number(ownerSelect.value);
+  }
+
+  function ownerOption(id, label) {
+    var option = el("option", "", label);
+    option.value = id === null || id === undefined ? "" : String(id); // "": no owner left
+    return option;
+  }
+
+  // The members who can own, the current owner selected. Until the list arrives (or if it
+  // cannot be had) the select holds the current owner alone, disabled.
+  function fillOwnerField(detail) {
+    var owner = detail.owner || {};
+    ownerSelect.replaceChildren(ownerOption(owner.id, ownerName(owner)));
+    ownerSelect.disabled = true;
+    ownerField.hidden = false;
+    loadMembers().then(function (result) {
+      if (!state.current || state.current.id !== detail.id || state.current.version !== detail.version) return;
+      if (result.error) {
+        var slot = document.getElementById("secret-owner-error");
+        slot.textContent = "Could not load the members: " + result.error.message;
+        slot.hidden = false;
+        return;
+      }
+      var options = [];
+      var listed = false;
+      result.data.members.forEach(function (person) {
+        if (!person.can_own) return;
+        if (person.id === owner.id) listed = true;
+        options.push(ownerOption(person.id, memberLabel(person)));
+      });
+      // An owner who can no longer own (made a viewer, or gone) stays shown as the owner.
+      if (!listed) options.unshift(ownerOption(owner.id, ownerName(owner) + " (cannot own)"));
+      ownerSelect.replaceChildren.apply(ownerSelect, options);
+      ownerSelect.value = owner.id === null || owner.id === undefined ? "" : String(owner.id);
+      ownerSelect.disabled = false;
+      refreshDirty();
+    });
   }
 
   // ---- Add -------------------------------------------------------------------------
@@ -562,6 +634,10 @@
     });
     metaBlock.hidden = false;
     document.getElementById("meta-owner").textContent = ownerName(detail.owner);
+    // An admin changes the owner in the Owner field; everyone else reads it here.
+    var transfer = canTransfer && !!detail.can_edit;
+    metaOwnerItem.hidden = transfer;
+    if (transfer) fillOwnerField(detail);
     document.getElementById("meta-created").textContent = localDateTime(detail.created_at);
     document.getElementById("meta-updated").textContent = localDateTime(detail.updated_at);
     document.getElementById("meta-version").textContent = String(detail.version);
