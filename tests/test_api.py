@@ -1011,8 +1011,10 @@ def test_admins_transfer_ownership_to_a_member(world: Any) -> None:
         "forbidden",
         message="Only an admin of this organization can do this.",
     )
-    # A viewer cannot own (owning means editing); an outsider is no member.
-    for who in (viewer, outsider):
+    superadmin = ok(world.call("superadmin", "GET", "/api/me"))["user"]
+    # A viewer cannot own (owning means editing); an outsider is no member; nor is the
+    # superadmin here (priority 1000 everywhere, but an owner belongs to the organization).
+    for who in (viewer, outsider, superadmin):
         assert_error(
             world.call("admin", "PATCH", url, json={"owner_id": who["id"]}),
             422,

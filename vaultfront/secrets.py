@@ -356,7 +356,8 @@ class SecretService:
                     Membership.user_id == user_id, Membership.org_id == actor.org.id
                 )
             ).first()
-        if user is None or not can_own(user, membership.role if membership else None):
+        # A membership is required even of a superadmin: an owner belongs to the organization.
+        if user is None or membership is None or not can_own(user, membership.role):
             raise Invalid(
                 "The new owner must be a member or admin of this organization.", field="owner_id"
             )
