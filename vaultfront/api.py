@@ -84,7 +84,8 @@ async def me(request: Request) -> Response:
                     "slug": org.slug,
                     "name": org.name,
                     "role": role,
-                    "priority": priority_of(user, None if role == "superadmin" else role),
+                    # a superadmin's pseudo-role "superadmin" never reaches the role table
+                    "priority": priority_of(user, role),
                 }
                 for org, role in auth.memberships(session, user)
             ]

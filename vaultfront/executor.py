@@ -589,18 +589,7 @@ class Executor:
         if body is None:
             return {}  # nothing has ever been set in this environment
         try:
-            data = body["data"]["data"] or {}
-            if data.get("format") != layout.FORMAT:
-                raise ValueError(f"unknown index format {data.get('format')!r}")
-            text = data.get("secrets") or "{}"
-            if not isinstance(text, str):
-                raise ValueError("the secrets map is not a string")
-            if wanted is not None:
-                return layout.find_committed(text, wanted)
-            raw = json.loads(text)
-            if not isinstance(raw, dict):
-                raise ValueError("the secrets map is not an object")
-            return layout.committed_items(raw)
+            return layout.read_committed(body["data"]["data"] or {}, wanted)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise VaultFailure(
                 f"the index document at {path} is not readable ({exc})", path=path

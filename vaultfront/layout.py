@@ -162,15 +162,25 @@ class Entry:
         )
 
 
-def _raw_map(kv_data: dict[str, Any] | None) -> dict[str, Any]:
-    if not kv_data:
-        return {}
+def _secrets_text(kv_data: dict[str, Any]) -> str:
+    """The JSON text of an index document's secrets map, after checking its format."""
     if kv_data.get("format") != FORMAT:
         raise ValueError(f"unknown index format {kv_data.get('format')!r}")
-    raw = json.loads(kv_data.get("secrets") or "{}")
+    text = kv_data.get("secrets") or "{}"
+    if not isinstance(text, str):
+        raise ValueError("the secrets map is not a string")
+    return text
+
+
+def _parse_map(text: str) -> dict[str, Any]:
+    raw = json.loads(text)
     if not isinstance(raw, dict):
         raise ValueError("the secrets map is not an object")
     return raw
+
+
+def _raw_map(kv_data: dict[str, Any] | None) -> dict[str, Any]:
+    return _parse_map(_secrets_text(kv_data)) if kv_data else {}
 
 
 def decode_index(kv_data: dict[str, Any] | None) -> dict[str, Entry]:
@@ -240,30 +250,27 @@ def find_committed(secrets_json: str, names: Iterable[str]) -> dict[str, dict[st
         if "ct" in item or "ref" in item:
             found[name] = item
     if unseen:
-        raw = json.loads(secrets_json)
-        if not isinstance(raw, dict):
-            raise ValueError("the secrets map is not an object")
-        committed = committed_items(raw)
+        committed = committed_items(_parse_map(secrets_json))
         found.update((name, committed[name]) for name in unseen if name in committed)
     return found
 
 
-def decode_committed(
-    kv_data: dict[str, Any] | None, only: Iterable[str] | None = None
-) -> dict[str, Entry]:
-    """The committed entries, by name: what an executor may read. Pending changes are left
-    out (an entry keeps its committed name and value until its change settles).
+def read_committed(
+    kv_data: dict[str, Any] | None, wanted: Iterable[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """What an executor may read of an index document's KV data: the raw JSON items of the
+    committed entries, by name (`wanted` names only, if given; `None`: no document yet).
 
-    With `only`, entries are built for those names alone: a 2,000-secret index costs more
-    to turn into objects than to read.
+    Pending changes are left out: an entry keeps its committed name and value until its
+    change settles. For `wanted` names the map is not parsed whole (`find_committed`).
+    Raises `ValueError` for a document that is not an index.
     """
-    raw = committed_items(_raw_map(kv_data))
-    names = raw.keys() if only is None else [name for name in only if name in raw]
-    entries = {}
-    for name in names:
-        entry = Entry.from_json(raw[name])
-        entries[name] = Entry(id=entry.id, version=entry.version, ct=entry.ct, ref=entry.ref)
-    return entries
+    if kv_data is None:
+        return {}
+    text = _secrets_text(kv_data)
+    if wanted is not None:
+        return find_committed(text, wanted)
+    return committed_items(_parse_map(text))
 
 
 def encode_index(entries: dict[str, Entry]) -> dict[str, str]:

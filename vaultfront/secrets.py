@@ -63,12 +63,13 @@ def is_set(secret: Secret, env: str) -> bool:
     return bool(getattr(secret, f"{env}_set"))
 
 
-def row_json(secret: Secret, owner: User | None) -> dict[str, Any]:
+def row_json(secret: Any, owner: dict[str, Any]) -> dict[str, Any]:
+    """A grid row, from a `Secret` or from a result row of the same columns."""
     return {
         "id": secret.id,
         "name": secret.name,
         "description": secret.description,
-        "owner": owner_json(owner),
+        "owner": owner,
         "created_at": iso(secret.created_at),
         "updated_at": iso(secret.updated_at),
         "environments": {env: is_set(secret, env) for env in layout.ENVIRONMENTS},
@@ -77,7 +78,7 @@ def row_json(secret: Secret, owner: User | None) -> dict[str, Any]:
 
 def detail_json(secret: Secret, owner: User | None, actor: Actor) -> dict[str, Any]:
     return {
-        **row_json(secret, owner),
+        **row_json(secret, owner_json(owner)),
         "version": secret.version,
         "can_edit": can_edit(actor, secret),
         "values": {
@@ -117,22 +118,7 @@ class SecretService:
             user.id: owner_json(user)
             for user in session.exec(select(User).where(col(User.id).in_(owner_ids)))
         }
-        return [
-            {
-                "id": row.id,
-                "name": row.name,
-                "description": row.description,
-                "owner": owners.get(row.owner_id) or owner_json(None),
-                "created_at": iso(row.created_at),
-                "updated_at": iso(row.updated_at),
-                "environments": {
-                    "development": row.development_set,
-                    "staging": row.staging_set,
-                    "production": row.production_set,
-                },
-            }
-            for row in result
-        ]
+        return [row_json(row, owners.get(row.owner_id) or owner_json(None)) for row in result]
 
     def _load(self, session: Session, actor: Actor, secret_id: str) -> tuple[Secret, User | None]:
         secret = session.get(Secret, secret_id) if is_secret_id(secret_id) else None
@@ -164,14 +150,14 @@ class SecretService:
         found = session.exec(query).first()
         return found is not None and found != but
 
-    def _recover(self, session: Session, org: str) -> None:
+    def _recover(self, session: Session, org: str) -> int:
         def committed(op: Operation) -> bool:
             row = session.get(Secret, op.secret_id)
             if op.kind == "delete":
                 return row is None
             return row is not None and row.version >= op.target_version
 
-        journal.recover(self.store, org, committed)
+        return journal.recover(self.store, org, committed)
 
     def recover_all(self) -> int:
         """Finish or undo what crashed writes left in Vault, in every organization."""
@@ -182,10 +168,8 @@ class SecretService:
             if org is None or org.id is None:
                 continue
             with self.db.write_session(org.id) as ws:
-                before = len(self.store.list_journal(slug))
-                self._recover(ws, slug)
+                count += self._recover(ws, slug)
                 ws.commit()
-                count += before
         return count
 
     def _encrypt(

@@ -223,11 +223,6 @@ class VaultStore:
             "write the secrets index",
         )
 
-    def read_large(self, path: str) -> str | None:
-        """GET {kv}/data/orgs/{org}/{env}/large/{id}: an out-of-line ciphertext."""
-        data, _ = self._read(path, "read a value")
-        return None if data is None else str(data["ct"])
-
     def write_large(self, path: str, ciphertext: str) -> None:
         """POST {kv}/data/orgs/{org}/{env}/large/{id}."""
         self._write(path, {"ct": ciphertext}, None, "write a value")
@@ -275,12 +270,3 @@ class VaultStore:
     def delete_journal(self, org: str, op_id: str) -> None:
         """DELETE {kv}/metadata/journal/{org}/{op}."""
         self.destroy(layout.journal_path(org, op_id))
-
-    def healthy(self) -> bool:
-        """GET sys/health."""
-        try:
-            with translated("check health"):
-                self._client.sys.read_health_status(method="GET")
-        except VaultUnavailable:
-            return False
-        return True
