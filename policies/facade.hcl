@@ -3,18 +3,13 @@
 # compromising the web tier yields ciphertext and masks only (SPEC section 1).
 # Placeholders ($kv_mount, $transit_mount) are filled by `vaultfront vault bootstrap`.
 
-# Index documents, out-of-line values and the write-ahead journal.
+# Index documents and out-of-line values. (Writes in flight wait in the database's
+# outbox, not in Vault: everything under orgs/ is committed.)
 path "$kv_mount/data/orgs/*" {
   capabilities = ["create", "read", "update"]
 }
 path "$kv_mount/metadata/orgs/*" {
   # delete here destroys every version of an entry (a deleted secret leaves nothing)
-  capabilities = ["read", "list", "delete"]
-}
-path "$kv_mount/data/journal/*" {
-  capabilities = ["create", "read", "update"]
-}
-path "$kv_mount/metadata/journal/*" {
   capabilities = ["read", "list", "delete"]
 }
 

@@ -120,6 +120,27 @@ class World:
         return dict(response.json())
 
 
+def outbox_rows(database_url: str, org: str) -> list[int]:
+    """The ids of the organization's outbox rows: committed changes Vault has not taken yet."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.text(
+                        "SELECT outbox.id FROM outbox JOIN organization "
+                        "ON organization.id = outbox.org_id WHERE organization.slug = :slug "
+                        "ORDER BY outbox.id"
+                    ),
+                    {"slug": org},
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
 def unique_slug(prefix: str = "org") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 

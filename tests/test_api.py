@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import hvac
 import hvac.exceptions
+from conftest import outbox_rows
 from sqlmodel import select
 
 from vaultfront import tokens as token_store
@@ -94,7 +95,7 @@ def index(world: Any, env: str) -> dict[str, dict[str, Any]]:
     except hvac.exceptions.InvalidPath:
         return {}
     data = result["data"]["data"]
-    assert set(data) == {"format", "secrets"}, data
+    assert set(data) == {"format", "secrets", "applied"}, data
     assert data["format"] == "vaultfront/1", data
     return dict(json.loads(data["secrets"]))
 
@@ -139,13 +140,8 @@ def large_paths(world: Any, env: str) -> list[str]:
     return list(keys["data"]["keys"])
 
 
-def journal_records(world: Any) -> list[str]:
-    root = world.vault.root_client()
-    try:
-        keys = root.secrets.kv.v2.list_secrets(f"journal/{world.org}", mount_point=KV)
-    except hvac.exceptions.InvalidPath:
-        return []
-    return list(keys["data"]["keys"])
+def outbox_left(world: Any) -> list[int]:
+    return outbox_rows(world.database_url, world.org)
 
 
 def decrypt(world: Any, env: str, ciphertext: str) -> str:
@@ -450,7 +446,7 @@ def test_patch_null_clears_and_rename_keeps_values(world: Any) -> None:
     assert set(index(world, "development")) == {"NEWER"}
     same = world.call("owner", "PATCH", secrets_url(world, sid), json={"name": "NEWER"})
     assert assert_detail(same)["name"] == "NEWER"
-    assert journal_records(world) == [], "no operation may stay in flight"
+    assert outbox_left(world) == [], "no change may stay in flight"
 
 
 def test_if_match(world: Any) -> None:
@@ -558,7 +554,7 @@ def test_delete_removes_metadata_and_every_environment_in_vault(world: Any) -> N
         raise AssertionError("the out-of-line value's metadata (and versions) survived")
     except hvac.exceptions.InvalidPath:
         pass
-    assert journal_records(world) == []
+    assert outbox_left(world) == []
     # The other secret is untouched.
     assert ciphertexts(world, keeper["id"]) == keeper_ct
 

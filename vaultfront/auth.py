@@ -73,9 +73,8 @@ def authenticate(request: Request, session: Session) -> User:
             raise Unauthenticated()
         now = utcnow()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            token.last_used_at = now
-            session.add(token)
-            session.commit()
+            assert token.id is not None
+            tokens.record_use(session, token.id, now)
         return user
     user_id = request.session.get("user_id") if "session" in request.scope else None
     if not isinstance(user_id, int):

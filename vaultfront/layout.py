@@ -9,8 +9,6 @@ destroys the previous version: no earlier value stays readable to anyone.
 
     orgs/{org}/{env}                 the environment's index document (one per org and env)
     orgs/{org}/{env}/large/{id}-{v}  a value too large to keep in the index (rare)
-    journal/{org}/{op}               the facade's write-ahead record of an operation in flight
-                                     (facade only; the executor's policy cannot read it)
 
 Transit mount (default `vaultfront-transit`): one key per organization and environment,
 named `org-{org}-{env}`.
@@ -18,10 +16,10 @@ named `org-{org}-{env}`.
 The index document's KV data is `{"format": FORMAT, "secrets": "<json>"}`: the JSON string
 maps each secret NAME to `{"id": uuid, "version": int, "ct": "vault:v1:..."}` or, for a
 value kept out of line, `{"id": uuid, "version": int, "ref": "orgs/{org}/{env}/large/{id}-{v}"}`.
-While the facade is changing a secret, its entry also carries `"pending": {...}` (the new
-name and value, see `Pending`); executors read only the committed `ct`/`ref`
-(`committed_items`, `find_committed`), so they never see a change the database has not
-committed. The map is written compact (no spaces) with its names sorted, which lets
+An index document holds only committed values: the facade writes it after the database
+committed the change (`vaultfront.outbox`), so no value an executor can read was ever
+rolled back. Its `applied` field marks the last committed change written into it. The map
+is written compact (no spaces) with its names sorted, which lets
 `find_committed` decode only the entries asked for.
 The map is one string, not one KV field per secret, because OpenBao's listener caps a
 request at 1,000 JSON strings (499 fields); one string keeps a 2,000-secret environment in
@@ -69,16 +67,9 @@ def index_path(org: str, env: str) -> str:
 
 
 def large_path(org: str, env: str, secret_id: str, version: int) -> str:
-    """Versioned, so that a new large value never overwrites the committed one."""
+    """Versioned and written once: a writer that lost a race (check-and-set) can only
+    rewrite the same ciphertext to the same path, never an older value over a newer one."""
     return f"{index_path(org, env)}/large/{secret_id}-{version}"
-
-
-def journal_dir(org: str) -> str:
-    return f"journal/{check_org_slug(org)}"
-
-
-def journal_path(org: str, op_id: str) -> str:
-    return f"{journal_dir(org)}/{op_id}"
 
 
 def transit_key(org: str, env: str) -> str:
@@ -86,55 +77,15 @@ def transit_key(org: str, env: str) -> str:
 
 
 @dataclass(frozen=True)
-class Pending:
-    """A change to an entry that the database has not committed yet (facade only).
-
-    It rides beside the committed value until the operation settles or is dropped;
-    executors never read it (see `vaultfront.journal`).
-    """
-
-    op: str
-    name: str
-    version: int
-    ct: str | None = None
-    ref: str | None = None
-    gone: bool = False  # the change clears or deletes the value
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"op": self.op, "name": self.name, "version": self.version}
-        if self.ct is not None:
-            data["ct"] = self.ct
-        if self.ref is not None:
-            data["ref"] = self.ref
-        if self.gone:
-            data["gone"] = True
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Pending:
-        return cls(
-            op=str(data["op"]),
-            name=str(data["name"]),
-            version=int(data["version"]),
-            ct=data.get("ct"),
-            ref=data.get("ref"),
-            gone=bool(data.get("gone", False)),
-        )
-
-
-@dataclass(frozen=True)
 class Entry:
-    """One secret's value in one environment, as Vault holds it.
-
-    `ct` or `ref` is the committed value (what an executor reads); an entry with neither
-    is a create that has not committed yet, and holds only `pending`.
-    """
+    """One secret's value in one environment, as Vault holds it: inline Transit ciphertext
+    (`ct`) or the KV path of an out-of-line one (`ref`). Every entry is committed: the
+    facade writes the index only after the database committed the change."""
 
     id: str
     version: int
     ct: str | None = None  # inline Transit ciphertext
     ref: str | None = None  # KV path of an out-of-line ciphertext
-    pending: Pending | None = None
 
     @property
     def committed(self) -> bool:
@@ -146,19 +97,15 @@ class Entry:
             data["ct"] = self.ct
         if self.ref is not None:
             data["ref"] = self.ref
-        if self.pending is not None:
-            data["pending"] = self.pending.to_json()
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Entry:
-        pending = data.get("pending")
         return cls(
             id=str(data["id"]),
             version=int(data["version"]),
             ct=data.get("ct"),
             ref=data.get("ref"),
-            pending=Pending.from_json(pending) if pending else None,
         )
 
 
@@ -184,9 +131,18 @@ def _raw_map(kv_data: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def decode_index(kv_data: dict[str, Any] | None) -> dict[str, Entry]:
-    """Every entry of an index document's KV data, pending ones included (the facade's view;
-    `None`: no document yet)."""
-    return {name: Entry.from_json(item) for name, item in _raw_map(kv_data).items()}
+    """Every entry of an index document's KV data (`None`: no document yet). Entries
+    without a value (left by versions before 0.2, which staged creates in the index) are
+    skipped: they were never committed."""
+    entries = {name: Entry.from_json(item) for name, item in _raw_map(kv_data).items()}
+    return {name: entry for name, entry in entries.items() if entry.committed}
+
+
+def decode_applied(kv_data: dict[str, Any] | None) -> str:
+    """The document's `applied` mark: `{epoch}:{outbox id}` of the last change the facade
+    wrote into it (see `vaultfront.outbox`); "" for a document without one."""
+    mark = (kv_data or {}).get("applied", "")
+    return mark if isinstance(mark, str) else ""
 
 
 def committed_items(raw: dict[str, Any]) -> dict[str, Any]:
@@ -261,8 +217,8 @@ def read_committed(
     """What an executor may read of an index document's KV data: the raw JSON items of the
     committed entries, by name (`wanted` names only, if given; `None`: no document yet).
 
-    Pending changes are left out: an entry keeps its committed name and value until its
-    change settles. For `wanted` names the map is not parsed whole (`find_committed`).
+    Entries without a value (a staged create of a version before 0.2) are left out. For
+    `wanted` names the map is not parsed whole (`find_committed`).
     Raises `ValueError` for a document that is not an index.
     """
     if kv_data is None:
@@ -273,10 +229,13 @@ def read_committed(
     return committed_items(_parse_map(text))
 
 
-def encode_index(entries: dict[str, Entry]) -> dict[str, str]:
+def encode_index(entries: dict[str, Entry], applied: str = "") -> dict[str, str]:
     # Compact and sorted by name: `find_committed` searches it without a full parse.
     body = {name: entries[name].to_json() for name in sorted(entries)}
-    return {"format": FORMAT, "secrets": json.dumps(body, separators=(",", ":"))}
+    data = {"format": FORMAT, "secrets": json.dumps(body, separators=(",", ":"))}
+    if applied:
+        data["applied"] = applied
+    return data
 
 
 def index_size(entries: dict[str, Entry]) -> int:

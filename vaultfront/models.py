@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -21,11 +21,19 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
+def new_epoch() -> str:
+    return uuid.uuid4().hex
+
+
 class Organization(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=63, unique=True, index=True)
     name: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+    # Tags the `applied` marks this database writes into the organization's Vault index
+    # documents (`vaultfront.outbox`): a mark of another database (a restore, a recreated
+    # organization) is not mistaken for one of ours.
+    vault_epoch: str = Field(default_factory=new_epoch, max_length=32)
 
 
 class User(SQLModel, table=True):
@@ -98,3 +106,40 @@ class AuditEvent(SQLModel, table=True):
     secret_name: str | None = Field(default=None, max_length=128)
     detail: str = Field(default="", max_length=400)
     at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxEntry(SQLModel, table=True):
+    """A committed change that Vault must still apply (`vaultfront.outbox`).
+
+    Written in the same transaction as the secret's row, so the database is the commit
+    point; deleted once every environment's index document holds the change. While in
+    flight it holds the change's Transit ciphertext (never a plaintext value): no executor
+    policy reaches the database, so an uncommitted or rolled-back write is never
+    decryptable. Ids only grow (AUTOINCREMENT on SQLite), and rows of one organization are
+    inserted under its write lock, so their ids are in commit order.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    secret_id: str = Field(max_length=36)
+    kind: str = Field(max_length=10)  # create, update, delete
+    name: str = Field(max_length=128)  # the secret's name once the change is applied
+    version: int
+    # env -> {"ct": ciphertext} (set), {"keep": true} (rename), or null (clear)
+    changes: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class VaultGarbage(SQLModel, table=True):
+    """An out-of-line value (`large/{id}-{v}`) that a change replaced or removed, to be
+    destroyed in Vault once no index document names it. Recorded before the index write
+    that drops it, so a crash between that write and the destroy loses nothing."""
+
+    __tablename__ = "vault_garbage"
+
+    path: str = Field(primary_key=True, max_length=300)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)

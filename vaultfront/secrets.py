@@ -1,11 +1,13 @@
 """The secrets service: every operation on a secret, in one order.
 
 authenticate (the route) -> check permission -> encrypt (Transit; no state changes)
--> under the organization's write lock: recover, re-check, database changes, Vault changes
-through the journal, audit record -> commit -> drop the journal record.
+-> one short transaction under the organization's write lock: re-check, database changes,
+audit record, outbox row -> commit (the commit point) -> apply the outbox to Vault, outside
+any database lock (`vaultfront.outbox`).
 
-Plaintext values exist here only between the request and `VaultStore.encrypt`; what is
-kept is ciphertext (in Vault) and masks (in the database).
+Plaintext values exist here only between the request and `VaultStore.encrypt_many`; what
+is kept is ciphertext (in Vault, and in the outbox while a change is in flight) and masks
+(in the database).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from vaultfront import journal, layout
+from vaultfront import layout
 from vaultfront.db import Database
-from vaultfront.errors import Invalid, NameTaken, NotFound, VersionConflict
-from vaultfront.journal import KEEP, EnvChange, Operation
+from vaultfront.errors import Invalid, NameTaken, NotFound, VaultUnavailable, VersionConflict
 from vaultfront.masks import mask_value
-from vaultfront.models import AuditEvent, Membership, Organization, Secret, User, utcnow
+from vaultfront.models import AuditEvent, Membership, Secret, User, utcnow
+from vaultfront.outbox import ChangeKind, EnvChange, Outbox
 from vaultfront.permissions import (
     Actor,
     can_edit,
@@ -92,6 +94,7 @@ class SecretService:
     def __init__(self, db: Database, store: VaultStore) -> None:
         self.db = db
         self.store = store
+        self.outbox = Outbox(db, store)
 
     # --- reads ------------------------------------------------------------------------
 
@@ -156,27 +159,10 @@ class SecretService:
         found = session.exec(query).first()
         return found is not None and found != but
 
-    def _recover(self, session: Session, org: str) -> int:
-        def committed(op: Operation) -> bool:
-            row = session.get(Secret, op.secret_id)
-            if op.kind == "delete":
-                return row is None
-            return row is not None and row.version >= op.target_version
-
-        return journal.recover(self.store, org, committed)
-
     def recover_all(self) -> int:
-        """Finish or undo what crashed writes left in Vault, in every organization."""
-        count = 0
-        for slug in self.store.list_journal_orgs():
-            with self.db.session() as session:
-                org = session.exec(select(Organization).where(Organization.slug == slug)).first()
-            if org is None or org.id is None:
-                continue
-            with self.db.write_session(org.id) as ws:
-                count += self._recover(ws, slug)
-                ws.commit()
-        return count
+        """Apply what crashed or interrupted writes left in the outbox, in every
+        organization. Returns how many changes were applied."""
+        return self.outbox.recover()
 
     def _encrypt(
         self, org: str, values: dict[layout.Environment, str | None]
@@ -184,14 +170,11 @@ class SecretService:
         """env -> (ciphertext, mask), or None to clear. Plaintext stops here."""
         sealed: dict[layout.Environment, tuple[str, str] | None] = {}
         for env, value in values.items():
-            sealed[env] = (
-                None
-                if value is None
-                else (
-                    self.store.encrypt(org, env, value),
-                    mask_value(value),
-                )
-            )
+            if value is None:
+                sealed[env] = None
+            else:
+                (ciphertext,) = self.store.encrypt_many(org, env, [value])
+                sealed[env] = (ciphertext, mask_value(value))
         return sealed
 
     def _audit(
@@ -209,29 +192,32 @@ class SecretService:
             )
         )
 
-    def _commit(self, session: Session, op: Operation, org_id: int) -> None:
-        """Step 6 and 7: commit, then settle the change in Vault.
-
-        The commit releases the organization's lock, and settling rewrites the shared
-        index documents, so it takes the lock again: the next writer either waits for it, or
-        got the lock first and settled this operation in its own recovery (then settling
-        here finds nothing left to do).
-        """
+    def _flush(self, session: Session, name: str) -> None:
         try:
-            session.commit()
-        except Exception:
-            log.error("database commit failed; undoing operation %s in Vault", op.op_id)
-            journal.undo(self.store, op)
-            raise
-        if not op.changes:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            raise NameTaken(name) from None
+
+    def _commit(self, session: Session, org_id: int, changes: list[EnvChange]) -> None:
+        """Commit (the write's commit point), then apply the change to Vault.
+
+        The commit releases the organization's lock before any Vault call. If Vault cannot
+        take the change now, the write still stands (it is committed, and answered as the
+        success it is): the outbox row stays, executors keep reading the value from before,
+        and the next write to the organization, the start-up or the background pass
+        applies it.
+        """
+        session.commit()
+        if not changes:
             return
         try:
-            with self.db.write_session(org_id) as ws:
-                journal.finish(self.store, op)
-                ws.commit()
-        except SQLAlchemyError:
+            self.outbox.apply(org_id)
+        except VaultUnavailable as exc:
+            log.warning("change committed; Vault applies it at the next pass: %s", exc.message)
+        except SQLAlchemyError as exc:
             log.warning(
-                "operation %s committed; it settles in Vault at the next recovery", op.op_id
+                "change committed; Vault applies it at the next pass (%s)", type(exc).__name__
             )
 
     def create(self, session: Session, actor: Actor, request: CreateSecret) -> dict[str, Any]:
@@ -241,8 +227,9 @@ class SecretService:
         if self._name_taken(session, org_id, request.name, None):
             raise NameTaken(request.name)
         sealed = self._encrypt(actor.org.slug, dict(request.values))
+        if not sealed:
+            self.store.check()
         with self.db.write_session(org_id) as ws:
-            self._recover(ws, actor.org.slug)
             if self._name_taken(ws, org_id, request.name, None):
                 raise NameTaken(request.name)
             secret = Secret(
@@ -251,32 +238,27 @@ class SecretService:
                 description=request.description,
                 owner_id=actor.user_id,
             )
-            op = Operation(
-                org=actor.org.slug,
-                secret_id=secret.id,
-                kind="create",
-                name=request.name,
-                target_version=1,
-            )
+            changes = []
             for env, pair in sealed.items():
                 assert pair is not None
                 ct, mask = pair
                 setattr(secret, f"{env}_set", True)
                 setattr(secret, f"{env}_mask", mask)
-                op.changes.append(EnvChange(env, ct))
+                changes.append(EnvChange(env, ChangeKind.SET, ct))
             ws.add(secret)
             self._audit(ws, actor, "secret.create", secret, f"environments: {sorted(sealed)}")
             self._flush(ws, request.name)
-            journal.execute(self.store, op)
-            self._commit(ws, op, secret.org_id)
+            Outbox.add(
+                ws,
+                org_id=org_id,
+                secret_id=secret.id,
+                kind="create",
+                name=secret.name,
+                version=secret.version,
+                changes=changes,
+            )
+            self._commit(ws, org_id, changes)
         return detail_json(secret, actor.user, actor)
-
-    def _flush(self, session: Session, name: str) -> None:
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            raise NameTaken(name) from None
 
     def update(
         self,
@@ -296,21 +278,17 @@ class SecretService:
         if renamed and self._name_taken(session, actor.org.id or 0, request.name or "", secret.id):
             raise NameTaken(request.name or "")
         sealed = self._encrypt(actor.org.slug, request.values)
+        if not any(pair is not None for pair in sealed.values()) and (
+            renamed or request.values
+        ):
+            self.store.check()  # a rename or clear changes Vault without encrypting
         with self.db.write_session(secret.org_id) as ws:
-            self._recover(ws, actor.org.slug)
             secret, owner = self._editable(ws, actor, secret_id, if_match)
             new_name = request.name if request.name is not None else secret.name
             if new_name != secret.name and self._name_taken(ws, secret.org_id, new_name, secret.id):
                 raise NameTaken(new_name)
             version = secret.version + 1
-            op = Operation(
-                org=actor.org.slug,
-                secret_id=secret.id,
-                kind="update",
-                name=new_name,
-                target_version=version,
-                changes=self._plan(secret, new_name, sealed),
-            )
+            changes = self._plan(secret, new_name, sealed)
             changed: list[str] = []
             if new_name != secret.name:
                 changed.append(f"name {secret.name} -> {new_name}")
@@ -331,8 +309,16 @@ class SecretService:
             ws.add(secret)
             self._audit(ws, actor, "secret.update", secret, "; ".join(changed))
             self._flush(ws, new_name)
-            journal.execute(self.store, op)
-            self._commit(ws, op, secret.org_id)
+            Outbox.add(
+                ws,
+                org_id=secret.org_id,
+                secret_id=secret.id,
+                kind="update",
+                name=new_name,
+                version=version,
+                changes=changes,
+            )
+            self._commit(ws, secret.org_id, changes)
         return detail_json(secret, owner, actor)
 
     @staticmethod
@@ -363,29 +349,30 @@ class SecretService:
             if env in sealed:
                 pair = sealed[env]
                 if pair is not None:
-                    changes.append(EnvChange(env, pair[0]))
+                    changes.append(EnvChange(env, ChangeKind.SET, pair[0]))
                 elif is_set(secret, env):
-                    changes.append(EnvChange(env, None))
+                    changes.append(EnvChange(env, ChangeKind.CLEAR))
             elif new_name != secret.name and is_set(secret, env):
-                changes.append(EnvChange(env, KEEP))
+                changes.append(EnvChange(env, ChangeKind.KEEP))
         return changes
 
     def delete(self, session: Session, actor: Actor, secret_id: str, if_match: int | None) -> None:
         secret, _ = self._editable(session, actor, secret_id, if_match)
+        self.store.check()
         with self.db.write_session(secret.org_id) as ws:
-            self._recover(ws, actor.org.slug)
             secret, _ = self._editable(ws, actor, secret_id, if_match)
             # Every environment, whatever the flags say: a delete leaves nothing behind.
-            op = Operation(
-                org=actor.org.slug,
-                secret_id=secret.id,
-                kind="delete",
-                name=secret.name,
-                target_version=secret.version + 1,
-                changes=[EnvChange(env, None) for env in layout.ENVIRONMENTS],
-            )
+            changes = [EnvChange(env, ChangeKind.CLEAR) for env in layout.ENVIRONMENTS]
             self._audit(ws, actor, "secret.delete", secret, "")
             ws.delete(secret)
             ws.flush()
-            journal.execute(self.store, op)
-            self._commit(ws, op, secret.org_id)
+            Outbox.add(
+                ws,
+                org_id=secret.org_id,
+                secret_id=secret.id,
+                kind="delete",
+                name=secret.name,
+                version=secret.version + 1,
+                changes=changes,
+            )
+            self._commit(ws, secret.org_id, changes)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+from datetime import datetime
 
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from vaultfront.models import ApiToken, utcnow
 
 TOKEN_PREFIX = "vf_"  # makes a leaked token recognisable
+log = logging.getLogger("vaultfront.tokens")
 
 
 def hash_token(token: str) -> str:
@@ -57,3 +62,18 @@ def find_active(session: Session, plaintext: str) -> ApiToken | None:
     if token is None or token.revoked_at is not None:
         return None
     return token
+
+
+def record_use(session: Session, token_id: int, now: datetime) -> None:
+    """Best effort: `last_used_at`, in a short transaction of its own, on its own
+    connection. A read never fails, and never turns into a write transaction, because of
+    it: when the database is busy the use is simply not recorded this time."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now)
+            )
+    except SQLAlchemyError as exc:
+        log.info("last use of token %s not recorded (%s)", token_id, type(exc).__name__)

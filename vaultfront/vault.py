@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import hvac
@@ -29,10 +30,22 @@ T = TypeVar("T")
 
 TIMEOUT_SECONDS = 5
 RENEW_FRACTION = 1 / 3  # renew once less than a third of the token's TTL is left
+TRANSIT_BATCH = 400  # items per batch call: the listener caps a request at 1,000 strings
 
 
 class IndexChanged(Exception):
     """A check-and-set write found the index document changed since it was read."""
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """An index document as read or last written: its entries, the KV version to
+    check-and-set against, its `applied` mark, and the size of its secrets map."""
+
+    entries: dict[str, layout.Entry]
+    cas: int
+    applied: str
+    size: int
 
 
 @contextmanager
@@ -141,7 +154,30 @@ class VaultStore:
 
     def _call(self, action: str, fn: Callable[[hvac.Client], T]) -> T:
         with translated(action):
-            return fn(self.client())
+            try:
+                return fn(self.client())
+            except hvac.exceptions.Forbidden:
+                # A revoked or expired token looks like any refusal (403). With an AppRole
+                # to log in with, log in again once and retry: a real policy refusal is
+                # refused again and reported as such.
+                if not self._can_log_in():
+                    raise
+                log.info("vault refused the facade's token; logging in again")
+                with self._lock:
+                    self._login()
+                return fn(self._client)
+
+    def _can_log_in(self) -> bool:
+        return bool(self.settings.vault_role_id and self.settings.vault_secret_id)
+
+    def check(self) -> None:
+        """GET auth/token/lookup-self: Vault is up, unsealed, and takes the facade's token.
+
+        A write that changes Vault without encrypting anything first (a delete, a rename, a
+        clear) asks this before it commits, so that an unreachable Vault is a plain 503
+        with nothing written, as it is for writes that encrypt.
+        """
+        self._call("reach Vault", lambda c: c.auth.token.lookup_self())
 
     # --- Transit --------------------------------------------------------------------
 
@@ -160,16 +196,42 @@ class VaultStore:
 
     def encrypt(self, org: str, env: str, plaintext: str) -> str:
         """POST {transit}/encrypt/org-{org}-{env}. Returns ciphertext only."""
+        return self.encrypt_many(org, env, [plaintext])[0]
+
+    def encrypt_many(self, org: str, env: str, plaintexts: list[str]) -> list[str]:
+        """POST {transit}/encrypt/org-{org}-{env}, one call for them all (`batch_input`,
+        which keeps order; at most 499 items per call, the listener's string limit).
+        Returns ciphertexts only, in order."""
         key = self.ensure_key(org, env)
-        encoded = base64.b64encode(plaintext.encode()).decode()
-        result = self._call(
-            "encrypt the value",
-            lambda c: c.secrets.transit.encrypt_data(key, encoded, mount_point=self.transit),
-        )
-        ciphertext = str(result["data"]["ciphertext"])
-        if not layout.is_ciphertext(ciphertext):  # pragma: no cover - Vault's contract
-            raise VaultUnavailable("Vault returned something that is not Transit ciphertext.")
-        return ciphertext
+        ciphertexts: list[str] = []
+        for start in range(0, len(plaintexts), TRANSIT_BATCH):
+            chunk = plaintexts[start : start + TRANSIT_BATCH]
+            if len(chunk) == 1:
+                encoded = base64.b64encode(chunk[0].encode()).decode()
+                result = self._call(
+                    "encrypt the value",
+                    lambda c, e=encoded: c.secrets.transit.encrypt_data(  # type: ignore[misc]
+                        key, e, mount_point=self.transit
+                    ),
+                )
+                found = [result["data"]["ciphertext"]]
+            else:
+                batch = [{"plaintext": base64.b64encode(p.encode()).decode()} for p in chunk]
+                result = self._call(
+                    "encrypt the values",
+                    lambda c, b=batch: c.secrets.transit.encrypt_data(  # type: ignore[misc]
+                        key, "", batch_input=b, mount_point=self.transit
+                    ),
+                )
+                found = [item.get("ciphertext") for item in result["data"]["batch_results"]]
+            for ciphertext in found:
+                if not layout.is_ciphertext(ciphertext):  # pragma: no cover - Vault's contract
+                    raise VaultUnavailable(
+                        "Vault returned something that is not Transit ciphertext; nothing "
+                        "was written."
+                    )
+                ciphertexts.append(str(ciphertext))
+        return ciphertexts
 
     # --- KV: index documents and out-of-line values ----------------------------------
 
@@ -209,64 +271,24 @@ class VaultStore:
             lambda c: c.secrets.kv.v2.delete_metadata_and_all_versions(path, mount_point=self.kv),
         )
 
-    def read_index(self, org: str, env: str) -> tuple[dict[str, layout.Entry], int]:
-        """GET {kv}/data/orgs/{org}/{env}: the environment's entries and the CAS version."""
+    def read_index(self, org: str, env: str) -> IndexSnapshot:
+        """GET {kv}/data/orgs/{org}/{env}: the environment's entries, CAS version and mark."""
         data, version = self._read(layout.index_path(org, env), "read the secrets index")
-        return layout.decode_index(data), version
-
-    def write_index(self, org: str, env: str, entries: dict[str, layout.Entry], cas: int) -> None:
-        """POST {kv}/data/orgs/{org}/{env} with check-and-set."""
-        self._write(
-            layout.index_path(org, env),
-            layout.encode_index(entries),
-            cas,
-            "write the secrets index",
+        return IndexSnapshot(
+            entries=layout.decode_index(data),
+            cas=version,
+            applied=layout.decode_applied(data),
+            size=len(str((data or {}).get("secrets") or "")),
         )
+
+    def write_index(
+        self, org: str, env: str, entries: dict[str, layout.Entry], cas: int, applied: str
+    ) -> IndexSnapshot:
+        """POST {kv}/data/orgs/{org}/{env} with check-and-set; returns what it now holds."""
+        data = layout.encode_index(entries, applied)
+        self._write(layout.index_path(org, env), data, cas, "write the secrets index")
+        return IndexSnapshot(entries=entries, cas=cas + 1, applied=applied, size=len(data["secrets"]))
 
     def write_large(self, path: str, ciphertext: str) -> None:
-        """POST {kv}/data/orgs/{org}/{env}/large/{id}."""
+        """POST {kv}/data/orgs/{org}/{env}/large/{id}-{version}."""
         self._write(path, {"ct": ciphertext}, None, "write a value")
-
-    # --- KV: the write-ahead journal --------------------------------------------------
-
-    def write_journal(self, org: str, op_id: str, record: dict[str, Any]) -> None:
-        """POST {kv}/data/journal/{org}/{op}."""
-        self._write(
-            layout.journal_path(org, op_id),
-            {"record": json.dumps(record, separators=(",", ":"))},
-            0,
-            "record the change",
-        )
-
-    def read_journal(self, org: str, op_id: str) -> dict[str, Any] | None:
-        """GET {kv}/data/journal/{org}/{op}."""
-        data, _ = self._read(layout.journal_path(org, op_id), "read the change record")
-        return None if data is None else dict(json.loads(data["record"]))
-
-    def list_journal(self, org: str) -> list[str]:
-        """LIST {kv}/metadata/journal/{org}: operations left in flight."""
-
-        def listing(c: hvac.Client) -> list[str]:
-            try:
-                result = c.secrets.kv.v2.list_secrets(layout.journal_dir(org), mount_point=self.kv)
-            except hvac.exceptions.InvalidPath:
-                return []
-            return [str(k) for k in result["data"]["keys"]]
-
-        return self._call("list the change records", listing)
-
-    def list_journal_orgs(self) -> list[str]:
-        """LIST {kv}/metadata/journal: organizations with operations left in flight."""
-
-        def listing(c: hvac.Client) -> list[str]:
-            try:
-                result = c.secrets.kv.v2.list_secrets("journal", mount_point=self.kv)
-            except hvac.exceptions.InvalidPath:
-                return []
-            return [str(k).rstrip("/") for k in result["data"]["keys"]]
-
-        return self._call("list the change records", listing)
-
-    def delete_journal(self, org: str, op_id: str) -> None:
-        """DELETE {kv}/metadata/journal/{org}/{op}."""
-        self.destroy(layout.journal_path(org, op_id))
