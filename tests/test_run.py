@@ -1,4 +1,4 @@
-"""`vaultfront run` as a user runs it (a subprocess against real OpenBao), and its Masker.
+"""`vaultfront run` as a user runs it (a subprocess against real OpenBao), and its Redactor.
 
 SPEC section 6: the child sees the secrets as environment variables, its stdout and stderr
 show `***` in place of every value, its exit status and signals pass through, and Vault
@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaultfront.devserver import free_port
-from vaultfront.runner import Masker
+from vaultfront.executor.redaction import HOLD_SECONDS, Redactor
 
 VALUES = {
     "API_KEY": "sk_live_51HqLyjWDarjtT1zdp7dcRgA1",
@@ -293,22 +293,22 @@ def test_large_output_with_values_at_every_read_boundary(staging: dict[str, str]
     assert result.stdout.count("***") == 3000, result.stdout.count("***")
 
 
-# --- the Masker on its own ------------------------------------------------------------
+# --- the Redactor on its own: its clock is the `now` each test gives it -------------------
 
 
-def masked_in_chunks(values: list[str], data: bytes, cuts: list[int]) -> bytes:
-    masker = Masker(values)
+def redacted_in_chunks(values: list[str], data: bytes, cuts: list[int]) -> bytes:
+    redactor = Redactor(values)
     out = []
     position = 0
     for cut in sorted(set(cuts)):
-        out.append(masker.feed(data[position:cut]))
+        out.append(redactor.feed(data[position:cut], now=0.0))
         position = cut
-    out.append(masker.feed(data[position:]))
-    out.append(masker.flush())
+    out.append(redactor.feed(data[position:], now=0.0))
+    out.append(redactor.flush())
     return b"".join(out)
 
 
-def reference_mask(values: list[str], data: bytes) -> bytes:
+def reference_redaction(values: list[str], data: bytes) -> bytes:
     """Every byte covered by some occurrence of some value, each covered run as `***`."""
     covered = [False] * len(data)
     for value in {v.encode() for v in values if v}:
@@ -321,7 +321,7 @@ def reference_mask(values: list[str], data: bytes) -> bytes:
     i = 0
     while i < len(data):
         if covered[i]:
-            # Occurrences that merely touch stay separate masks.
+            # Occurrences that merely touch stay separate `***`.
             j = i
             while j < len(data) and covered[j]:
                 j += 1
@@ -359,34 +359,55 @@ alphabet = st.sampled_from(list("ab\n"))
     data=st.text(alphabet, max_size=80).map(str.encode),
     cuts=st.lists(st.integers(0, 80), max_size=12),
 )
-def test_masker_output_does_not_depend_on_how_reads_split(
+def test_redactor_output_does_not_depend_on_how_reads_split(
     values: list[str], data: bytes, cuts: list[int]
 ) -> None:
-    expected = reference_mask(values, data)
-    assert masked_in_chunks(values, data, cuts) == expected
+    expected = reference_redaction(values, data)
+    assert redacted_in_chunks(values, data, cuts) == expected
     for value in values:
         assert value.encode() not in expected
 
 
-def test_masker_writes_ordinary_lines_at_once_and_holds_only_a_possible_start() -> None:
-    masker = Masker(["hunter2"])
-    assert masker.feed(b"a line\n", now=0.0) == b"a line\n"
-    assert masker.held_since is None
-    assert masker.feed(b"pass: hun", now=1.0) == b"pass: "
-    assert masker.held_since == 1.0
-    assert masker.feed(b"te", now=2.0) == b""
-    assert masker.held_since == 1.0, "the hold started with the oldest byte"
-    assert masker.feed(b"r2!\n", now=3.0) == b"***!\n"
-    assert masker.feed(b"hunt", now=4.0) == b""
-    assert masker.flush() == b"hunt", "a timeout or EOF writes what was held"
-    assert Masker([]).feed(b"anything") == b"anything"
+def test_redactor_writes_ordinary_lines_at_once_and_holds_only_a_possible_start() -> None:
+    redactor = Redactor(["hunter2"])
+    assert redactor.feed(b"a line\n", now=0.0) == b"a line\n"
+    assert redactor.held_since is None
+    assert redactor.feed(b"pass: hun", now=1.0) == b"pass: "
+    assert redactor.held_since == 1.0
+    assert redactor.feed(b"te", now=2.0) == b""
+    assert redactor.held_since == 1.0, "the hold started with the oldest byte"
+    assert redactor.feed(b"r2!\n", now=3.0) == b"***!\n"
+    assert redactor.feed(b"hunt", now=4.0) == b""
+    assert redactor.flush() == b"hunt", "a timeout or EOF writes what was held"
+    assert Redactor([]).feed(b"anything", now=5.0) == b"anything"
 
 
-def test_masker_masks_overlapping_and_longest_values() -> None:
-    masker = Masker(["abc", "bcdef", "abcdefgh"])
-    assert (
-        masker.feed(b"[abcdefgh] [abcdef] [bcd] [abc][abc]\n") == b"[***] [***] [bcd] [***][***]\n"
-    )
-    masker = Masker(["é✓"])
+def test_held_output_is_due_after_the_hold_time() -> None:
+    """SPEC 6: held output is written after 1 second without more data. `vaultfront run`
+    flushes a stream when `due(now)`; the clock here is the `now` given, not a sleep."""
+    redactor = Redactor(["hunter2"])
+    assert HOLD_SECONDS == 1.0
+    assert redactor.release_at is None and not redactor.due(0.0)
+    assert redactor.feed(b"pass: hun", now=10.0) == b"pass: "
+    assert redactor.release_at == 10.0 + HOLD_SECONDS
+    assert not redactor.due(10.0 + HOLD_SECONDS - 0.001)
+    assert redactor.feed(b"t", now=10.5) == b"", "still a possible start: still held"
+    assert redactor.release_at == 10.0 + HOLD_SECONDS, "the hold counts from the oldest byte"
+    assert redactor.due(10.0 + HOLD_SECONDS)
+    assert redactor.flush() == b"hunt", "the first part of the secret shows"
+    assert redactor.release_at is None and not redactor.due(1e9)
+    # What follows starts a new hold, from its own arrival.
+    assert redactor.feed(b"er2 hu", now=20.0) == b"er2 "
+    assert redactor.release_at == 20.0 + HOLD_SECONDS
+
+
+def test_redactor_redacts_overlapping_and_longest_values() -> None:
+    redactor = Redactor(["abc", "bcdef", "abcdefgh"])
+    data = b"[abcdefgh] [abcdef] [bcd] [abc][abc]\n"
+    assert redactor.feed(data, now=0.0) == b"[***] [***] [bcd] [***][***]\n"
+    redactor = Redactor(["é✓"])
     data = "x é✓ y".encode()
-    assert masker.feed(data[:3]) + masker.feed(data[3:]) + masker.flush() == b"x *** y"
+    assert (
+        redactor.feed(data[:3], now=0.0) + redactor.feed(data[3:], now=0.0) + redactor.flush()
+        == b"x *** y"
+    )

@@ -1,6 +1,6 @@
 """`vaultfront` on the command line.
 
-`vaultfront run` goes straight to the executor's runner without importing click or the
+`vaultfront run` goes straight to `vaultfront.executor.run` without importing click or the
 web stack (it must start about as fast as `import hvac`); everything else is the click
 CLI in `vaultfront.cli`.
 """
@@ -12,7 +12,7 @@ import sys
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "run":
-        from vaultfront.runner import main as run_main
+        from vaultfront.executor.run import main as run_main
 
         sys.exit(run_main(sys.argv[2:]))
     from vaultfront.cli import cli

@@ -266,7 +266,7 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.pass_context
 def run_command(ctx: click.Context) -> None:
     """Run a command with an environment's secrets: run --org ORG --env ENV -- COMMAND."""
-    from vaultfront.runner import main as run_main
+    from vaultfront.executor.run import main as run_main
 
     sys.exit(run_main(list(ctx.args)))
 
