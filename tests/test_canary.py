@@ -8,7 +8,8 @@ a multi-KB, a 60 KiB and a non-ASCII value, and requests refused with 403, 409, 
 and 422. Afterwards no canary may appear in any response (body or header), the log output
 (every logger at DEBUG, SQLAlchemy's statements with their parameters and result rows),
 the database (every column of every table, and the SQLite files' bytes), any version of
-any KV entry (journal records included), or the OpenBao server log. Every KV value must be
+any KV entry, the outbox rows (which hold ciphertext while a change is in flight), or the
+OpenBao server log. Every KV value must be
 Transit ciphertext that decrypts (with root) to a current value, old versions must be gone,
 and the masks in the database must reveal no more than SPEC section 3 allows.
 
@@ -37,14 +38,21 @@ import hvac.exceptions
 import pytest
 import sqlalchemy as sa
 import uvicorn
-from conftest import VaultInstance, _postgres_database, populate, settings_for, unique_slug
+from conftest import (
+    VaultInstance,
+    _postgres_database,
+    outbox_rows,
+    populate,
+    settings_for,
+    unique_slug,
+)
 
 from vaultfront import layout, operator
 from vaultfront.app import create_app
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.devserver import DevServer, free_port, start_dev_server
 from vaultfront.masks import mask_value
-from vaultfront.vault import VaultStore
+from vaultfront.outbox import Outbox, encode_changes
 
 KV = DEFAULT_KV_MOUNT
 WINDOW = 32
@@ -166,7 +174,7 @@ class Workload:
     responses: list[Seen]
     logs: Capture
     files: dict[str, bytes]  # SQLite files' bytes, read while the app still ran
-    journal_records: list[dict[str, Any]]  # every journal record as Vault held it
+    outbox_records: list[str]  # every outbox row's changes, as the database got them
     current: dict[str, dict[str, str]]  # name -> env -> value the workload left
     ids: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict, repr=False)
@@ -213,8 +221,7 @@ def run_workload(bao: DevServer, vault: VaultInstance, database_url: str) -> Wor
     c = Canaries()
     responses: list[Seen] = []
     capture = Capture()
-    journal_records: list[dict[str, Any]] = []
-    root_client = hvac.Client(bao.addr, token=bao.root_token)
+    outbox_records: list[str] = []
 
     def record(response: httpx.Response) -> None:
         response.read()
@@ -224,14 +231,11 @@ def run_workload(bao: DevServer, vault: VaultInstance, database_url: str) -> Wor
             Seen(request.method, str(request.url), response.status_code, headers, response.text)
         )
 
-    real_write_journal = VaultStore.write_journal
+    real_add = Outbox.add
 
-    def keep_journal(self: VaultStore, org_: str, op_id: str, data: dict[str, Any]) -> None:
-        real_write_journal(self, org_, op_id, data)
-        held = root_client.secrets.kv.v2.read_secret_version(
-            layout.journal_path(org_, op_id), mount_point=KV, raise_on_deleted_version=True
-        )
-        journal_records.append(dict(held["data"]["data"]))
+    def keep_outbox(session: Any, **row: Any) -> None:
+        real_add(session, **row)
+        outbox_records.append(encode_changes(row["changes"]))
 
     loggers = [logging.getLogger(), *(logging.getLogger(name) for name in LOGGERS)]
     saved = [(logger, logger.level, logger.propagate) for logger in loggers]
@@ -240,7 +244,7 @@ def run_workload(bao: DevServer, vault: VaultInstance, database_url: str) -> Wor
         logger.setLevel(logging.DEBUG)  # sqlalchemy.engine at DEBUG: statements, params, rows
         logger.propagate = True
     patch = pytest.MonkeyPatch()
-    patch.setattr(VaultStore, "write_journal", keep_journal)
+    patch.setattr(Outbox, "add", staticmethod(keep_outbox))
     try:
         app = create_app(settings_for(vault, database_url))
         server, thread, base = serve(app)
@@ -365,7 +369,7 @@ def run_workload(bao: DevServer, vault: VaultInstance, database_url: str) -> Wor
         responses=responses,
         logs=capture,
         files=files if database_url.startswith("sqlite") else {},
-        journal_records=journal_records,
+        outbox_records=outbox_records,
         current=current,
         ids={"ALPHA_KEY": alpha["id"], "BRAVO_RENAMED": bravo["id"]},
         tokens=tokens,
@@ -540,9 +544,9 @@ def test_no_canary_in_any_kv_version_or_vault_log(workload: Workload):
         for e in entries
         for number, data in e.versions.items()
     }
-    assert workload.journal_records, "the workload wrote no journal record?"
-    for i, record in enumerate(workload.journal_records):
-        found[f"journal record {i}"] = workload.canaries.find(json.dumps(record))
+    assert workload.outbox_records, "the workload wrote no outbox row?"
+    for i, record in enumerate(workload.outbox_records):
+        found[f"outbox row {i}"] = workload.canaries.find(record)
     found["openbao log"] = workload.canaries.find(Path(workload.vault.log_path).read_text())
     assert not any(found.values()), report(found)
 
@@ -559,13 +563,9 @@ def test_kv_holds_only_transit_ciphertext_of_current_values(workload: Workload):
         parts = path.split("/")
         if data is None:
             problems.append(f"{path}: current version unreadable")
-        elif parts[0] == "journal":
-            problems.append(f"{path}: journal record left after the workload")
         elif parts[0] == "orgs" and len(parts) == 3:
-            assert set(data) == {"format", "secrets"}, (path, set(data))
+            assert set(data) == {"format", "secrets", "applied"}, (path, set(data))
             for name, item in layout.decode_index(data).items():
-                if item.pending is not None:
-                    problems.append(f"{path}/{name}: a pending change left after the workload")
                 ct = item.ct
                 if item.ref is not None:
                     referenced.add(item.ref)
@@ -584,11 +584,15 @@ def test_kv_holds_only_transit_ciphertext_of_current_values(workload: Workload):
     orphans = {p for p in entries if "/large/" in p and p not in referenced}
     if orphans:
         problems.append(f"large values no index points to: {sorted(orphans)}")
-    for i, record in enumerate(workload.journal_records):
-        data = json.loads(record["record"])
-        fields = {"op", "org", "secret_id", "kind", "name", "target_version", "envs"}
-        if set(data) != fields or "vault:v" in record["record"]:
-            problems.append(f"journal record {i} holds more than the operation: {sorted(data)}")
+    for i, record in enumerate(workload.outbox_records):
+        for env, change in json.loads(record).items():
+            if change not in (None, {"keep": True}) and (
+                set(change) != {"ct"} or not layout.is_ciphertext(change["ct"])
+            ):
+                problems.append(f"outbox row {i} ({env}) holds more than ciphertext")
+    left = outbox_rows(workload.database_url, workload.org)
+    if left:
+        problems.append(f"outbox rows left after the workload: {left}")
     assert not problems, "\n".join(problems)
     current = {n: v for n, v in workload.current.items()}
     if held != current:

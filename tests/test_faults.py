@@ -7,9 +7,10 @@ exact point of an operation, the test wraps one of vaultfront's own functions to
 trigger there (stop or seal Vault, or raise `Crash`, which stands for the process dying).
 
 After every fault the test checks, reading with the root token and a separate database
-connection: the database rows and audit records are what they were, every Vault index
-document says what it said, nothing stays in the write-ahead journal once recovery ran,
-and the same request succeeds once the fault is gone.
+connection: a write that failed left the database rows, audit records and every Vault index
+document as they were; a write that committed reaches Vault once the fault is gone (nothing
+stays in the outbox once recovery ran); what an executor can read is only ever a committed
+value; and the same request succeeds once the fault is gone.
 """
 
 from __future__ import annotations
@@ -25,17 +26,20 @@ import hvac
 import hvac.exceptions
 import pytest
 import sqlalchemy as sa
-from conftest import VaultInstance, World, settings_for, unique_slug
+from conftest import VaultInstance, World, outbox_rows, settings_for, unique_slug
 from sqlmodel import select
 from starlette.testclient import TestClient
 from vault_server import VaultServer, start_vault_server
 
 from vaultfront import app as app_module
-from vaultfront import auth, journal, layout, operator, schemas
+from vaultfront import auth, layout, operator, schemas
 from vaultfront.app import create_app
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
+from vaultfront.errors import VaultUnavailable
 from vaultfront.models import User
+from vaultfront.outbox import Outbox
 from vaultfront.secrets import SecretService
+from vaultfront.vault import VaultStore
 
 pytestmark = pytest.mark.faults
 
@@ -132,21 +136,16 @@ def read_kv(root: hvac.Client, path: str) -> dict[str, Any] | None:
 
 
 def vault_state(bao: VaultServer, org: str) -> dict[str, dict[str, tuple[str, int, str]]]:
-    """env -> name -> (secret id, entry version, ciphertext), out-of-line values resolved.
-
-    Committed entries (what an executor reads) under their names; a pending change left
-    beside one shows as `NAME (pending)` -> (secret id, its version, "pending").
-    """
+    """env -> name -> (secret id, entry version, ciphertext), out-of-line values resolved:
+    what an executor reads."""
     root = bao.root_client()
     state: dict[str, dict[str, tuple[str, int, str]]] = {}
     for env in layout.ENVIRONMENTS:
-        entries = layout.decode_index(read_kv(root, layout.index_path(org, env)))
+        raw = read_kv(root, layout.index_path(org, env))
+        assert "pending" not in str(raw), f"an index holds something uncommitted: {raw}"
+        entries = layout.decode_index(raw)
         resolved = {}
         for name, entry in entries.items():
-            if entry.pending is not None:
-                resolved[f"{name} (pending)"] = (entry.id, entry.pending.version, "pending")
-            if not entry.committed:
-                continue
             ct = entry.ct
             if ct is None:
                 large = read_kv(root, entry.ref or "")
@@ -156,14 +155,9 @@ def vault_state(bao: VaultServer, org: str) -> dict[str, dict[str, tuple[str, in
     return state
 
 
-def journal_records(bao: VaultServer, org: str) -> list[str]:
-    try:
-        listed = bao.root_client().secrets.kv.v2.list_secrets(
-            layout.journal_dir(org), mount_point=KV
-        )
-    except hvac.exceptions.InvalidPath:
-        return []
-    return [str(key) for key in listed["data"]["keys"]]
+def outbox_left(w: World) -> list[int]:
+    """Committed changes that Vault has not taken yet."""
+    return outbox_rows(w.database_url, w.org)
 
 
 def plaintext(bao: VaultServer, org: str, env: str, ct: str) -> str:
@@ -179,11 +173,7 @@ def plaintext(bao: VaultServer, org: str, env: str, ct: str) -> str:
 def values_in_vault(bao: VaultServer, org: str) -> dict[str, dict[str, str]]:
     """env -> name -> the decrypted value: what an executor would get."""
     return {
-        env: {
-            name: plaintext(bao, org, env, ct)
-            for name, (_, _, ct) in entries.items()
-            if ct != "pending"
-        }
+        env: {name: plaintext(bao, org, env, ct) for name, (_, _, ct) in entries.items()}
         for env, entries in vault_state(bao, org).items()
     }
 
@@ -209,7 +199,8 @@ def db_state(database_url: str, org: str) -> dict[str, Any]:
 
 
 def assert_consistent(w: World, bao: VaultServer) -> None:
-    """Vault holds exactly what the database says: no orphan, nothing missing, no journal."""
+    """Vault holds exactly what the database says: no orphan, nothing missing, no change
+    left in the outbox."""
     db = db_state(w.database_url, w.org)["secrets"]
     vault = vault_state(bao, w.org)
     problems = []
@@ -221,9 +212,9 @@ def assert_consistent(w: World, bao: VaultServer) -> None:
         for name, (_, _, ct) in vault[env].items():
             if not layout.is_ciphertext(ct):
                 problems.append(f"{env}/{name}: not Transit ciphertext")
-    left = journal_records(bao, w.org)
+    left = outbox_left(w)
     if left:
-        problems.append(f"journal records left: {left}")
+        problems.append(f"outbox rows left: {left}")
     assert not problems, "\n".join(problems)
 
 
@@ -294,7 +285,7 @@ def test_vault_down_create_update_rename_delete(fw: World, bao_up: VaultServer, 
             assert detail["version"] == 1, detail
     bring_back(bao_up)
 
-    assert journal_records(bao_up, org) == [], "a write that failed whole left a record"
+    assert outbox_left(w) == [], "a write that failed whole left a change in the outbox"
     assert_unchanged(w, bao_up, db_before, vault_before)
     assert service(w).recover_all() == 0
 
@@ -311,29 +302,29 @@ def test_vault_down_create_update_rename_delete(fw: World, bao_up: VaultServer, 
     assert db_state(w.database_url, org)["secrets"]["ALPHA"]["production_mask"] is None
 
 
-# --- Vault goes down in the middle of an operation ------------------------------------------
+# --- Vault goes down in the middle of applying a committed change ------------------------
 
 
 def trigger_before(
     monkeypatch: pytest.MonkeyPatch, env: str, action: Callable[[], None]
 ) -> list[str]:
-    """Run `action` (take Vault down) just before the first write to `env`'s index.
+    """Run `action` (take Vault down, or crash) just before the first write to `env`'s index.
 
-    Wraps vaultfront's own `journal.stage`; Vault itself stays real. Returns the log
-    of the environments staged, to show where the operation stood.
+    Wraps vaultfront's own `VaultStore.write_index`; Vault itself stays real. Returns the
+    log of the environments written, to show where the operation stood.
     """
-    real = journal.stage
+    real = VaultStore.write_index
     applied: list[str] = []
 
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        target = args[2].env  # (store, op, change)
+    def wrapper(self: VaultStore, org: str, target: str, *args: Any, **kwargs: Any) -> Any:
         if target == env and "TRIGGERED" not in applied:
             applied.append("TRIGGERED")
             action()
-        real(*args, **kwargs)
+        result = real(self, org, target, *args, **kwargs)  # type: ignore[arg-type]
         applied.append(str(target))
+        return result
 
-    monkeypatch.setattr(journal, "stage", wrapper)
+    monkeypatch.setattr(VaultStore, "write_index", wrapper)
     return applied
 
 
@@ -366,23 +357,32 @@ EXPECTED_AFTER = {
 }
 
 
+def committed_or_before(
+    values: dict[str, dict[str, str]], before: dict[str, dict[str, str]], op: str
+) -> None:
+    """Each environment holds either the state from before or the committed one: never a
+    value that was not committed, never a mix inside one environment."""
+    for env, held in values.items():
+        assert held in (before[env], EXPECTED_AFTER[op][env]), (env, held)
+
+
 @pytest.mark.parametrize("outage", ["stopped", "sealed"])
 @pytest.mark.parametrize("op", ["create", "update", "delete"])
 def test_vault_lost_between_two_index_writes(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, op: str, outage: str
 ):
-    """Development's index is written, then Vault goes away before production's.
+    """The database committed and development's index is written, then Vault goes away
+    before production's.
 
-    The facade cannot undo (Vault is gone), so it answers 503 and leaves the journal record;
-    the database keeps nothing. Once Vault is back, recovery sets development back, and the
-    same request then succeeds.
+    The write stands (the commit point is the database): it is answered as the success it
+    is, the outbox keeps the change, and an executor reads, per environment, either the
+    value from before or the committed one. Once Vault is back, recovery finishes it.
     """
     w, org = fw, fw.org
     alpha = w.create(
         name="ALPHA",
         values={"development": "dev-old", "staging": "staging-old", "production": "prod-old"},
     )
-    db_before, vault_before = db_state(w.database_url, org), vault_state(bao_up, org)
     values_before = values_in_vault(bao_up, org)
     method, path, body, status = fault_request(w, op, alpha)
 
@@ -390,24 +390,18 @@ def test_vault_lost_between_two_index_writes(
     response = w.call("owner", method, path, json=body)
     print("applied:", applied, "->", response.status_code, response.text)
     assert applied[0] == "development" and applied[-1] == "TRIGGERED", applied
-    assert_unavailable(response, SEALED_MESSAGE if outage == "sealed" else UNREACHABLE_MESSAGE)
+    assert response.status_code == status, response.text
     monkeypatch.undo()
     bring_back(bao_up)
 
-    # The database never saw it; Vault holds development's half and the record to undo it.
-    assert db_state(w.database_url, org) == db_before
-    left = journal_records(bao_up, org)
-    print("journal after the failure:", left, "development:", vault_state(bao_up, org))
-    assert len(left) == 1, left
-    assert vault_state(bao_up, org)["development"] != vault_before["development"]
+    assert len(outbox_left(w)) == 1, outbox_left(w)
+    partial = values_in_vault(bao_up, org)
+    print("before recovery:", partial)
+    assert partial["development"] == EXPECTED_AFTER[op]["development"]
+    assert partial["production"] == values_before["production"]
+    committed_or_before(partial, values_before, op)
 
     assert service(w).recover_all() == 1
-    assert journal_records(bao_up, org) == []
-    assert_unchanged(w, bao_up, db_before, vault_before)
-    assert values_in_vault(bao_up, org) == values_before
-
-    response = w.call("owner", method, path, json=body)
-    assert response.status_code == status, response.text
     assert_consistent(w, bao_up)
     assert values_in_vault(bao_up, org) == EXPECTED_AFTER[op]
 
@@ -426,13 +420,14 @@ def deny_production_writes(bao: VaultServer, org: str) -> None:
 
 @pytest.mark.parametrize("op", ["create", "update", "delete"])
 def test_vault_refuses_production_index_after_development(fw: World, bao_up: VaultServer, op: str):
-    """Development is written, production refused (403): the facade undoes at once, 503."""
+    """Committed, development written, production refused (403): the write stands, the
+    change waits in the outbox (logged), and production's executor keeps reading its
+    committed value from before until the policy is repaired; then recovery finishes."""
     w, org = fw, fw.org
     alpha = w.create(
         name="ALPHA",
         values={"development": "dev-old", "staging": "staging-old", "production": "prod-old"},
     )
-    db_before, vault_before = db_state(w.database_url, org), vault_state(bao_up, org)
     values_before = values_in_vault(bao_up, org)
     policy = bao_up.root_client().sys.read_policy(operator.FACADE_POLICY)["data"]["rules"]
     method, path, body, status = fault_request(w, op, alpha)
@@ -440,15 +435,17 @@ def test_vault_refuses_production_index_after_development(fw: World, bao_up: Vau
     deny_production_writes(bao_up, org)
     response = w.call("owner", method, path, json=body)
     print(response.status_code, response.text)
-    assert_unavailable(response, REFUSED_MESSAGE)
-    # Undone at once, without waiting for recovery: nothing left anywhere.
-    assert journal_records(bao_up, org) == []
-    assert_unchanged(w, bao_up, db_before, vault_before)
-    assert values_in_vault(bao_up, org) == values_before
+    assert response.status_code == status, response.text
+    assert len(outbox_left(w)) == 1
+    held = values_in_vault(bao_up, org)
+    assert held["production"] == values_before["production"], held
+    committed_or_before(held, values_before, op)
+    with pytest.raises(VaultUnavailable, match="permission denied"):
+        service(w).recover_all()  # still refused: nothing changes
+    assert values_in_vault(bao_up, org) == held
 
     bao_up.root_client().sys.create_or_update_policy(operator.FACADE_POLICY, policy)
-    response = w.call("owner", method, path, json=body)
-    assert response.status_code == status, response.text
+    assert service(w).recover_all() == 1
     assert_consistent(w, bao_up)
     assert values_in_vault(bao_up, org) == EXPECTED_AFTER[op]
 
@@ -531,11 +528,25 @@ def defuse_commit_bomb(database_url: str) -> None:
     engine.dispose()
 
 
+def count_index_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every index write the facade makes from now on, by environment."""
+    real = VaultStore.write_index
+    written: list[str] = []
+
+    def spy(self: VaultStore, org: str, env: str, *args: Any, **kwargs: Any) -> Any:
+        written.append(env)
+        return real(self, org, env, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(VaultStore, "write_index", spy)
+    return written
+
+
 @pytest.mark.parametrize("op", ["create", "update", "delete"])
-def test_database_fails_at_commit_after_vault_writes(
+def test_database_fails_at_commit(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, op: str
 ):
-    """COMMIT fails after every index was written: Vault is undone, 500, nothing is left."""
+    """COMMIT fails (after the values were encrypted): 500, Vault was never written,
+    nothing is left anywhere, and the lock is released."""
     w, org = fw, fw.org
     name = "DBFAIL_ALPHA" if op == "delete" else "ALPHA"
     alpha = w.create(name=name, values={"development": "dev-old", "production": "prod-old"})
@@ -552,24 +563,15 @@ def test_database_fails_at_commit_after_vault_writes(
     else:
         method, status = "DELETE", 204
 
-    # Prove the failure comes after Vault was written, not before.
-    real_execute = journal.execute
-    executed: list[str] = []
-
-    def spy(store: Any, op_: journal.Operation) -> None:
-        real_execute(store, op_)
-        written = vault_state(bao_up, org) != vault_before
-        executed.append(f"{op_.kind}, Vault {'written' if written else 'NOT written'}")
-
-    monkeypatch.setattr(journal, "execute", spy)
+    written = count_index_writes(monkeypatch)
     plant_commit_bomb(w.database_url)
     response = w.call("owner", method, path, json=body)
-    print(executed, response.status_code, response.text)
-    assert executed == [f"{op}, Vault written"], "the commit must fail after the Vault writes"
+    print(written, response.status_code, response.text)
+    assert written == [], "Vault's index was written before the commit"
     assert response.status_code == 500, response.text
     assert response.json()["error"]["code"] == "internal"
     assert "DBFAIL" not in response.text and "bomb" not in response.text
-    assert journal_records(bao_up, org) == []
+    assert outbox_left(w) == []
     assert_unchanged(w, bao_up, db_before, vault_before)
     assert values_in_vault(bao_up, org) == values_before
     assert_no_write_lock_held(w.database_url)
@@ -609,24 +611,52 @@ def run_op(w: World, op: str, secret: dict[str, Any]) -> None:
 
 
 def crash_before_commit(monkeypatch: pytest.MonkeyPatch) -> None:
-    def dies(self: SecretService, session: Any, op: journal.Operation, org_id: int) -> None:
+    """The process dies after the values were encrypted and the rows flushed, before COMMIT."""
+
+    def dies(self: SecretService, session: Any, org_id: int, changes: Any) -> None:
         raise Crash("the process died before the database commit")
 
     monkeypatch.setattr(SecretService, "_commit", dies)
 
 
 def crash_after_commit(monkeypatch: pytest.MonkeyPatch) -> None:
-    def dies(store: Any, op: journal.Operation) -> None:
-        raise Crash("the process died after the commit, before dropping the record")
+    """The process dies right after COMMIT, before Vault was written."""
+    real_commit = SecretService._commit
 
-    monkeypatch.setattr(journal, "finish", dies)
+    def commit_then_die(self: SecretService, session: Any, org_id: int, changes: Any) -> None:
+        monkeypatch.setattr(Outbox, "apply", dies)
+        real_commit(self, session, org_id, changes)
+
+    def dies(self: Outbox, org_id: int) -> int:
+        raise Crash("the process died after the commit, before Vault was written")
+
+    monkeypatch.setattr(SecretService, "_commit", commit_then_die)
+
+
+def crash_between_index_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies after development's index was written, before production's."""
+
+    def dies() -> None:
+        raise Crash("the process died between two index writes")
+
+    trigger_before(monkeypatch, "production", dies)
+
+
+def crash_before_outbox_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies after every index was written, before the outbox row was deleted."""
+
+    def dies(self: Outbox, ids: list[int]) -> None:
+        raise Crash("the process died before clearing the outbox")
+
+    monkeypatch.setattr(Outbox, "_delete_rows", dies)
 
 
 @pytest.mark.parametrize("op", ["create", "update", "delete"])
 def test_crash_before_commit_is_rolled_back(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, op: str
 ):
-    """Vault written, database not: recovery puts Vault back as the database says."""
+    """Encrypted, rows flushed, the process dies before COMMIT: the database rolls back, and
+    Vault was never written, so there is nothing to repair."""
     w, org = fw, fw.org
     alpha = w.create(
         name="ALPHA",
@@ -640,80 +670,78 @@ def test_crash_before_commit_is_rolled_back(
         run_op(w, op, alpha)
     monkeypatch.undo()
 
-    left = journal_records(bao_up, org)
-    print("after the crash: journal", left, "vault", values_in_vault(bao_up, org))
-    assert len(left) == 1, left
-    assert db_state(w.database_url, org) == db_before
-    # Vault holds the change, pending; an executor still reads only the committed values.
-    assert vault_state(bao_up, org) != vault_before, "Vault was expected to be written"
-    assert values_in_vault(bao_up, org) == values_before, "an executor sees an uncommitted change"
-
-    if op == "update":
-        # The next write to the organization repairs first.
-        w.create(name="ZULU", values={"staging": "z"})
-        db_before["secrets"]["ZULU"] = db_state(w.database_url, org)["secrets"]["ZULU"]
-        db_before["audit_events"] += 1
-        vault_before["staging"]["ZULU"] = vault_state(bao_up, org)["staging"]["ZULU"]
-    else:
-        assert service(w).recover_all() == 1
-    assert journal_records(bao_up, org) == []
+    assert outbox_left(w) == []
     assert_unchanged(w, bao_up, db_before, vault_before)
+    assert values_in_vault(bao_up, org) == values_before, "an executor sees an uncommitted change"
+    assert service(w).recover_all() == 0
     assert_consistent(w, bao_up)
 
     run_op(w, op, alpha)  # the same operation, now without a crash
     assert_consistent(w, bao_up)
 
 
+CRASHES_AFTER_COMMIT = {
+    "after the commit": crash_after_commit,
+    "between two index writes": crash_between_index_writes,
+    "before the outbox is cleared": crash_before_outbox_cleared,
+}
+
+
+@pytest.mark.parametrize("crash", sorted(CRASHES_AFTER_COMMIT))
 @pytest.mark.parametrize("op", ["create", "update", "delete"])
 def test_crash_after_commit_keeps_the_committed_state(
-    fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, op: str
+    fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, op: str, crash: str
 ):
-    """Database committed, change not settled in Vault: recovery settles it.
-
-    Until then Vault holds the change pending beside the state from before, which is what
-    an executor reads; recovery makes the change the committed one and drops the record.
-    """
+    """Database committed, Vault not (or not wholly) written when the process dies: the
+    outbox keeps the change, an executor reads per environment the value from before or the
+    committed one, and recovery (here: the next write to the organization) finishes it."""
     w, org = fw, fw.org
     alpha = w.create(
         name="ALPHA",
         values={"development": "dev-old", "staging": "staging-old", "production": "prod-old"},
     )
-    crash_after_commit(monkeypatch)
+    values_before = values_in_vault(bao_up, org)
+    CRASHES_AFTER_COMMIT[crash](monkeypatch)
     with pytest.raises(Crash):
         run_op(w, op, alpha)
     monkeypatch.undo()
+    service(w).outbox.forget()  # a new process knows nothing of the documents
 
-    left = journal_records(bao_up, org)
-    db_after, vault_after = db_state(w.database_url, org), vault_state(bao_up, org)
-    print("after the crash: journal", left, "db", sorted(db_after["secrets"]))
+    left = outbox_left(w)
+    db_after = db_state(w.database_url, org)
+    print("after the crash: outbox", left, "db", sorted(db_after["secrets"]))
     assert len(left) == 1, left
     expected_names = {"create": {"ALPHA", "ECHO"}, "update": {"ALPHA_RENAMED"}, "delete": set()}
     assert set(db_after["secrets"]) == expected_names[op]
-
-    pending = [n for env in vault_after.values() for n in env if n.endswith("(pending)")]
-    assert pending, f"the change was expected to wait, pending, in Vault: {vault_after}"
-
-    assert service(w).recover_all() == 1
-    assert journal_records(bao_up, org) == []
-    settled = vault_state(bao_up, org)
-    assert not [n for env in settled.values() for n in env if n.endswith("(pending)")], settled
-    assert_consistent(w, bao_up)
-    if op == "update":
-        assert values_in_vault(bao_up, org) == {
+    expected = {
+        "create": EXPECTED_AFTER["create"],
+        "update": {
             "development": {"ALPHA_RENAMED": "dev-new-2"},
             "staging": {"ALPHA_RENAMED": "staging-old"},
             "production": {},
-        }
+        },
+        "delete": EXPECTED_AFTER["delete"],
+    }[op]
+    for env, held in values_in_vault(bao_up, org).items():
+        assert held in (values_before[env], expected[env]), (env, held)
+
+    # The next write to the organization applies what was left first.
+    w.create(name="ZULU", values={"staging": "z"})
+    assert outbox_left(w) == []
+    assert_consistent(w, bao_up)
+    after = values_in_vault(bao_up, org)
+    assert after["staging"].pop("ZULU") == "z"
+    assert after == expected
 
 
 # --- recovery when the app starts again ------------------------------------------------------
 
 
-def wait_for_empty_journal(bao: VaultServer, org: str, timeout: float = 20) -> float:
+def wait_for_empty_outbox(w: World, timeout: float = 20) -> float:
     started = time.monotonic()
-    while journal_records(bao, org):
+    while outbox_left(w):
         if time.monotonic() - started > timeout:
-            pytest.fail(f"journal of {org} still holds {journal_records(bao, org)}")
+            pytest.fail(f"the outbox of {w.org} still holds {outbox_left(w)}")
         time.sleep(0.1)
     return time.monotonic() - started
 
@@ -721,23 +749,24 @@ def wait_for_empty_journal(bao: VaultServer, org: str, timeout: float = 20) -> f
 def test_restarted_app_recovers_at_start_up(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch
 ):
-    """The process dies mid-create; Vault restarts too; a new app repairs on start-up."""
+    """The process dies right after a create committed; Vault restarts too; a new app
+    applies the change on start-up."""
     w, org = fw, fw.org
     w.create(name="ALPHA", values={"development": "dev-old"})
-    db_before, vault_before = db_state(w.database_url, org), vault_state(bao_up, org)
-    crash_before_commit(monkeypatch)
+    crash_after_commit(monkeypatch)
     with pytest.raises(Crash):
         run_op(w, "create", {})
     monkeypatch.undo()
-    assert len(journal_records(bao_up, org)) == 1
+    assert len(outbox_left(w)) == 1
+    assert set(values_in_vault(bao_up, org)["development"]) == {"ALPHA"}
 
     bao_up.restart()  # the same storage, sealed, then unsealed
     app = create_app(settings_for(instance(bao_up), w.database_url), background_recovery=True)
     with TestClient(app, raise_server_exceptions=False):
-        took = wait_for_empty_journal(bao_up, org)
+        took = wait_for_empty_outbox(w)
     print(f"recovered {took:.2f} s after start-up")
-    assert_unchanged(w, bao_up, db_before, vault_before)
     assert_consistent(w, bao_up)
+    assert values_in_vault(bao_up, org)["development"] == {"ALPHA": "dev-old", "ECHO": "dev-new-1"}
 
 
 def test_background_recovery_waits_for_unseal(
@@ -746,14 +775,14 @@ def test_background_recovery_waits_for_unseal(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ):
-    """Started while Vault is sealed, the app postpones recovery and repairs after unseal."""
+    """Started while Vault is sealed, the app postpones recovery and applies after unseal."""
     w, org = fw, fw.org
     alpha = w.create(name="ALPHA", values={"development": "dev-old", "production": "prod-old"})
-    db_before, vault_before = db_state(w.database_url, org), vault_state(bao_up, org)
-    crash_before_commit(monkeypatch)
+    crash_after_commit(monkeypatch)
     with pytest.raises(Crash):
         run_op(w, "delete", alpha)
     monkeypatch.undo()
+    assert set(values_in_vault(bao_up, org)["production"]) == {"ALPHA"}
 
     bao_up.seal()
     monkeypatch.setattr(app_module, "RECOVERY_INTERVAL_SECONDS", 0.2)
@@ -765,36 +794,28 @@ def test_background_recovery_waits_for_unseal(
             assert time.monotonic() < deadline, caplog.text
             time.sleep(0.05)
         bao_up.unseal()
-        wait_for_empty_journal(bao_up, org)
-    assert_unchanged(w, bao_up, db_before, vault_before)
+        wait_for_empty_outbox(w)
     assert_consistent(w, bao_up)
+    assert values_in_vault(bao_up, org) == EXPECTED_AFTER["delete"]
 
 
 @pytest.mark.parametrize("outage", ["stopped", "sealed"])
 def test_vault_lost_after_the_commit_keeps_the_write(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, outage: str
 ):
-    """Vault goes away after the commit, before the change settles: the write stands.
+    """Vault goes away after the commit, before any index is written: the write stands.
 
     The answer is the success it is (the database committed). Until Vault is back and
-    recovery settles the change, Vault keeps it pending beside the old state, which is
-    all an executor reads; recovery then makes it the committed one and drops the record.
+    recovery applies the change, executors read the state from before; then the new one.
     """
     w, org = fw, fw.org
-    real_finish = journal.finish
-
-    def finish_after_outage(store: Any, op: journal.Operation) -> None:
-        take_down(bao_up, outage)
-        real_finish(store, op)
-
-    monkeypatch.setattr(journal, "finish", finish_after_outage)
+    trigger_before(monkeypatch, "development", lambda: take_down(bao_up, outage))
     created = w.create(name="ECHO", values={"development": "dev-new", "staging": "stg-new"})
     monkeypatch.undo()
     bring_back(bao_up)
 
-    assert len(journal_records(bao_up, org)) == 1
-    vault_after = vault_state(bao_up, org)
-    assert set(vault_after["development"]) == {"ECHO (pending)"}, vault_after
+    assert len(outbox_left(w)) == 1
+    assert vault_state(bao_up, org) == {"development": {}, "staging": {}, "production": {}}
     assert service(w).recover_all() == 1
     assert set(vault_state(bao_up, org)["development"]) == {"ECHO"}
     assert_consistent(w, bao_up)
@@ -803,18 +824,18 @@ def test_vault_lost_after_the_commit_keeps_the_write(
     assert values_in_vault(bao_up, org)["staging"] == {"ECHO": "stg-new"}
 
 
-def test_executor_never_sees_the_half_of_a_failed_create(
+def test_executor_never_sees_a_failed_create(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch
 ):
+    """A create whose COMMIT fails was never decryptable by the executor."""
     from executor_helpers import executor_for
 
     w, org = fw, fw.org
     w.create(name="ALPHA", values={"development": "dev-old"})
-    trigger_before(monkeypatch, "production", lambda: take_down(bao_up, "sealed"))
-    method, path, body, _ = fault_request(w, "create", {})
-    assert w.call("owner", method, path, json=body).status_code == 503
-    monkeypatch.undo()
-    bring_back(bao_up)
+    plant_commit_bomb(w.database_url)
+    body = {"name": "DBFAIL_NEW", "values": {"development": "dev-new", "production": "x"}}
+    assert w.call("owner", "POST", f"/api/orgs/{org}/secrets", json=body).status_code == 500
+    defuse_commit_bomb(w.database_url)
 
     executor = executor_for(bao_up.root_client(), bao_up.addr, org, "development")
     resolved = executor.resolve_all()

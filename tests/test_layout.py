@@ -1,5 +1,9 @@
 """`layout.find_committed`: the executor's lookup of a few names in an index map's JSON
-text, compared with the full parse it replaces (`committed_items(json.loads(text))`)."""
+text, compared with the full parse it replaces (`committed_items(json.loads(text))`).
+
+The maps here are raw JSON, as Vault may hold them: besides what the facade writes today,
+documents written by vaultfront 0.1 may still carry `pending` objects and entries without a
+value (a staged create); the executor must read those right too."""
 
 from __future__ import annotations
 
@@ -21,12 +25,17 @@ def full_parse(text: str, names: list[str]) -> dict[str, Any]:
     return {name: committed[name] for name in names if name in committed}
 
 
-def entry(**fields: Any) -> layout.Entry:
-    return layout.Entry(id=str(uuid.uuid4()), version=fields.pop("version", 1), **fields)
+def entry(**fields: Any) -> dict[str, Any]:
+    return {"id": str(uuid.uuid4()), "version": fields.pop("version", 1), **fields}
 
 
-def pending(name: str, **fields: Any) -> layout.Pending:
-    return layout.Pending(op=str(uuid.uuid4()), name=name, version=2, **fields)
+def pending(name: str, **fields: Any) -> dict[str, Any]:
+    return {"op": str(uuid.uuid4()), "name": name, "version": 2, **fields}
+
+
+def compact(raw: dict[str, dict[str, Any]]) -> str:
+    """The map as the facade writes it: compact, names sorted (`layout.encode_index`)."""
+    return json.dumps({name: raw[name] for name in sorted(raw)}, separators=(",", ":"))
 
 
 ADVERSARIAL = {
@@ -45,23 +54,23 @@ ADVERSARIAL = {
 
 
 def test_finds_exact_names_never_prefixes_or_suffixes_and_only_committed_values() -> None:
-    text = layout.encode_index(ADVERSARIAL)["secrets"]
+    text = compact(ADVERSARIAL)
     names = ["A", "AB", "ABC", "ABCD", "NEW_ONE", "OLD_NAME", "RENAMED", "CLEARING", "Z", "B"]
     names += ["XAB", "XA", "NAME", "ONE"]
     found = layout.find_committed(text, names)
     assert found == full_parse(text, names)
     assert set(found) == {"A", "AB", "ABC", "OLD_NAME", "CLEARING", "XAB", "Z"}
     assert found["AB"]["ct"] == CT.replace("v1", "v2")
-    assert found["ABC"] == ADVERSARIAL["ABC"].to_json()
+    assert found["ABC"] == ADVERSARIAL["ABC"]
     # The committed value, with its pending change beside it as the facade wrote it.
     assert found["OLD_NAME"]["ct"] == CT and found["OLD_NAME"]["pending"]["name"] == "RENAMED"
-    assert layout.find_committed(text, ["AB"]) == {"AB": ADVERSARIAL["AB"].to_json()}
+    assert layout.find_committed(text, ["AB"]) == {"AB": ADVERSARIAL["AB"]}
     assert layout.find_committed(text, ["B"]) == {}  # not the end of "XAB"
     assert layout.find_committed(text, []) == {}
 
 
 def test_names_that_are_not_secret_names_find_nothing() -> None:
-    text = layout.encode_index(ADVERSARIAL)["secrets"]
+    text = compact(ADVERSARIAL)
     odd = ['A":{', "a", "", "A B", '"A"', "RENAMED", "pending", "ct", "id", "1A"]
     assert layout.find_committed(text, odd) == {}
 
@@ -81,7 +90,7 @@ def test_strings_that_look_like_keys_are_not_keys() -> None:
 
 
 def test_other_formatting_and_order_fall_back_to_a_full_parse() -> None:
-    raw = {name: value.to_json() for name, value in ADVERSARIAL.items()}
+    raw = dict(ADVERSARIAL)
     names = [*raw, "MISSING"]
     for text in (
         json.dumps(raw, indent=2),  # spaces after ':': no fast-path hit at all
@@ -104,26 +113,28 @@ CIPHERTEXTS = st.from_regex(r"\Avault:v[1-9]:[A-Za-z0-9+/]{4,40}={0,2}\Z")
 
 
 @st.composite
-def entries(draw: st.DrawFn, names: list[str]) -> layout.Entry:
+def entries(draw: st.DrawFn, names: list[str]) -> dict[str, Any]:
     # Ids as arbitrary text (the facade writes UUIDs): quotes, braces, names inside.
     secret_id = draw(st.one_of(st.uuids().map(str), st.text(max_size=20), st.sampled_from(names)))
     value = draw(st.sampled_from(["ct", "ref", "none"]))
-    change = None
-    if value == "none" or draw(st.booleans()):
-        change = layout.Pending(
-            op=draw(st.text(max_size=8)),
-            name=draw(st.one_of(st.sampled_from(names), NAMES)),
-            version=draw(st.integers(1, 9)),
-            ct=draw(st.one_of(st.none(), CIPHERTEXTS)),
-            gone=draw(st.booleans()),
-        )
-    return layout.Entry(
-        id=secret_id,
-        version=draw(st.integers(1, 10**6)),
-        ct=draw(CIPHERTEXTS) if value == "ct" else None,
-        ref=f"orgs/acme/staging/large/{draw(NAMES)}" if value == "ref" else None,
-        pending=change,
-    )
+    item: dict[str, Any] = {"id": secret_id, "version": draw(st.integers(1, 10**6))}
+    if value == "ct":
+        item["ct"] = draw(CIPHERTEXTS)
+    elif value == "ref":
+        item["ref"] = f"orgs/acme/staging/large/{draw(NAMES)}"
+    if value == "none" or draw(st.booleans()):  # a 0.1 document's pending change
+        change: dict[str, Any] = {
+            "op": draw(st.text(max_size=8)),
+            "name": draw(st.one_of(st.sampled_from(names), NAMES)),
+            "version": draw(st.integers(1, 9)),
+        }
+        ct = draw(st.one_of(st.none(), CIPHERTEXTS))
+        if ct is not None:
+            change["ct"] = ct
+        if draw(st.booleans()):
+            change["gone"] = True
+        item["pending"] = change
+    return item
 
 
 @st.composite
@@ -131,7 +142,7 @@ def index_and_names(draw: st.DrawFn) -> tuple[str, list[str]]:
     names = draw(st.lists(NAMES, min_size=0, max_size=25, unique=True))
     pool = names or ["A"]
     index = {name: draw(entries(pool)) for name in names}
-    text = layout.encode_index(index)["secrets"]
+    text = compact(index)
     # Asked: some of the map's names, their prefixes and extensions, and others.
     asked = draw(
         st.lists(
@@ -154,3 +165,22 @@ def index_and_names(draw: st.DrawFn) -> tuple[str, list[str]]:
 def test_find_committed_equals_the_full_parse(case: tuple[str, list[str]]) -> None:
     text, asked = case
     assert layout.find_committed(text, asked) == full_parse(text, asked)
+
+
+def test_the_facade_writes_committed_entries_and_its_applied_mark() -> None:
+    entries = {
+        "A": layout.Entry("id-a", 3, ct=CT),
+        "B": layout.Entry("id-b", 1, ref="orgs/acme/staging/large/id-b-1"),
+    }
+    data = layout.encode_index(entries, "epoch:7")
+    assert set(data) == {"format", "secrets", "applied"}
+    assert layout.decode_index(data) == entries
+    assert layout.decode_applied(data) == "epoch:7"
+    assert layout.decode_applied(layout.encode_index(entries)) == ""
+    # A 0.1 document: its staged create was never committed, so it is no entry.
+    legacy = {
+        "format": layout.FORMAT,
+        "secrets": compact({"NEW": entry(pending=pending("NEW", ct=CT)), "A": entry(ct=CT)}),
+    }
+    assert set(layout.decode_index(legacy)) == {"A"}
+    assert layout.decode_applied(legacy) == ""

@@ -177,7 +177,7 @@ class VaultStore:
         clear) asks this before it commits, so that an unreachable Vault is a plain 503
         with nothing written, as it is for writes that encrypt.
         """
-        self._call("reach Vault", lambda c: c.auth.token.lookup_self())
+        self._call("check the facade's token", lambda c: c.auth.token.lookup_self())
 
     # --- Transit --------------------------------------------------------------------
 
