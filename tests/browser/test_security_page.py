@@ -236,7 +236,7 @@ def test_security_headers_on_pages_api_and_assets(live_server: LiveServer) -> No
             "/api/me": api.get("/api/me"),
             "/api/me (401)": cookies.get("/api/me"),
             "/static/app.css": cookies.get("/static/app.css"),
-            "/static/secrets.js": cookies.get("/static/secrets.js"),
+            "/static/js/secrets/main.js": cookies.get("/static/js/secrets/main.js"),
             "/no-such-page": cookies.get("/no-such-page"),
         }
         cookies.close()
