@@ -1,8 +1,10 @@
 """The JSON API (SPEC section 4). Routes parse and respond; `SecretService` decides.
 
 Each handler: read the body (size-capped) -> in a worker thread: authenticate, resolve the
-organization membership, call the service -> JSON. Errors are raised, and rendered in one
-place (`vaultfront.app`).
+organization membership, check the permission, and only then parse and validate the body,
+then call the service -> JSON. So a viewer's malformed PATCH gets 403, an outsider's 404,
+a caller without credentials 401, never 422 (SPEC section 4). Errors are raised, and
+rendered in one place (`vaultfront.app`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from vaultfront import auth, members, schemas
+from vaultfront import auth, members, permissions, schemas
 from vaultfront.errors import Invalid, TooLarge
 from vaultfront.openapi import openapi_document
 from vaultfront.permissions import Actor, priority_of
 from vaultfront.secrets import SecretService
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_DIGITS = len(str(MAX_BODY_BYTES))
 
 
 async def read_body(request: Request) -> bytes:
@@ -32,8 +35,13 @@ async def read_body(request: Request) -> bytes:
     Read before authentication (the size cap protects the server); parsed with
     `parse_json` only after it, so a caller without credentials always gets 401.
     """
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    declared = request.headers.get("content-length", "")
+    # ASCII digits only (`"²".isdigit()` is true), and never int() of thousands of digits.
+    if (
+        declared.isascii()
+        and declared.isdigit()
+        and (len(declared) > MAX_BODY_DIGITS or int(declared) > MAX_BODY_BYTES)
+    ):
         raise TooLarge()
     chunks: list[bytes] = []
     size = 0
@@ -46,12 +54,16 @@ async def read_body(request: Request) -> bytes:
 
 
 def parse_json(raw: bytes) -> Any:
-    """The body as JSON; 422 when it is empty or not JSON."""
+    """The body as JSON; 422 when it is empty, not JSON, or nested too deep to parse."""
     if not raw.strip():
         raise Invalid("The request body must be a JSON object.", field="body")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except RecursionError:
+        raise Invalid(
+            "The request body is nested too deeply; send a flat JSON object.", field="body"
+        ) from None
+    except ValueError:  # UnicodeDecodeError too, and integers of over 4,300 digits
         raise Invalid("The request body is not valid JSON.", field="body") from None
 
 
@@ -120,13 +132,13 @@ async def list_members(request: Request) -> Response:
 
 async def create_secret(request: Request) -> Response:
     raw = await read_body(request)
-    return await in_org(
-        request,
-        lambda session, actor: detail_response(
-            service(request).create(session, actor, schemas.parse_create(parse_json(raw))),
-            status=201,
-        ),
-    )
+
+    def work(session: Session, actor: Actor) -> Response:
+        permissions.require_create(actor)
+        body = schemas.parse_create(parse_json(raw))
+        return detail_response(service(request).create(session, actor, body), status=201)
+
+    return await in_org(request, work)
 
 
 async def get_secret(request: Request) -> Response:
@@ -141,18 +153,14 @@ async def update_secret(request: Request) -> Response:
     secret_id = request.path_params["id"]
     raw = await read_body(request)
     if_match = request.headers.get("if-match")
-    return await in_org(
-        request,
-        lambda session, actor: detail_response(
-            service(request).update(
-                session,
-                actor,
-                secret_id,
-                schemas.parse_update(parse_json(raw)),
-                schemas.parse_if_match(if_match),
-            )
-        ),
-    )
+
+    def work(session: Session, actor: Actor) -> Response:
+        service(request).authorize_edit(session, actor, secret_id)
+        body = schemas.parse_update(parse_json(raw))
+        version = schemas.parse_if_match(if_match)
+        return detail_response(service(request).update(session, actor, secret_id, body, version))
+
+    return await in_org(request, work)
 
 
 async def delete_secret(request: Request) -> Response:
@@ -160,7 +168,9 @@ async def delete_secret(request: Request) -> Response:
     if_match = request.headers.get("if-match")
 
     def work(session: Session, actor: Actor) -> Response:
-        service(request).delete(session, actor, secret_id, schemas.parse_if_match(if_match))
+        service(request).authorize_edit(session, actor, secret_id)
+        version = schemas.parse_if_match(if_match)
+        service(request).delete(session, actor, secret_id, version)
         return Response(status_code=204)
 
     return await in_org(request, work)

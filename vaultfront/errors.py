@@ -68,10 +68,27 @@ class Invalid(AppError):
     default_message = "The request is not valid."
 
 
+class HeadersTooLarge(AppError):
+    status = 431
+    code = "headers_too_large"
+    default_message = (
+        "The request's headers are over 16 KiB in all; send fewer or shorter headers "
+        "(an oversized cookie goes away when you sign out and in again)."
+    )
+
+
 class VaultUnavailable(AppError):
     status = 503
     code = "vault_unavailable"
     default_message = (
         "Vault cannot be reached or refused the request; nothing was written and nothing "
         "half-written is left. Try again in a moment."
+    )
+
+
+class DatabaseUnavailable(AppError):
+    status = 503
+    code = "database_unavailable"
+    default_message = (
+        "The metadata database cannot be reached; nothing was written. Try again in a moment."
     )

@@ -27,17 +27,26 @@ def _json(ref: str, description: str) -> dict[str, Any]:
     }
 
 
+# On every route: headers over 16 KiB in all, and a database that cannot be reached.
+EDGE_ERRORS = {
+    "431": _error("`headers_too_large`: the request's headers are over 16 KiB in all"),
+    "503": _error("`database_unavailable`: the metadata database cannot be reached"),
+}
 ERRORS = {
     "401": _error("`unauthenticated`: no or bad credentials"),
     "403": _error("`forbidden`: not allowed (`Only {owner} can modify this secret`)"),
     "404": _error("`not_found`: no such organization or secret, or not a member"),
+    **EDGE_ERRORS,
 }
 WRITE_ERRORS = {
     **ERRORS,
     "409": _error("`name_taken`: a secret of that name exists in the organization"),
     "413": _error("`too_large`: the body is over 1 MiB"),
     "422": _error("`invalid`: bad input; `field` names it"),
-    "503": _error("`vault_unavailable`: Vault unreachable or refused; nothing was written"),
+    "503": _error(
+        "`vault_unavailable`: Vault unreachable or refused, or `database_unavailable`: the "
+        "metadata database cannot be reached; either way nothing was written"
+    ),
 }
 ORG = {"name": "org", "in": "path", "required": True, "schema": {"type": "string"}}
 SECRET_ID = {
@@ -196,7 +205,11 @@ def openapi_document() -> dict[str, Any]:
             "/api/me": {
                 "get": {
                     "summary": "The caller, their organizations and roles",
-                    "responses": {"200": _json("Me", "the caller"), "401": ERRORS["401"]},
+                    "responses": {
+                        "200": _json("Me", "the caller"),
+                        "401": ERRORS["401"],
+                        **EDGE_ERRORS,
+                    },
                 }
             },
             "/api/orgs/{org}/secrets": {

@@ -14,6 +14,9 @@ from vaultfront.errors import Invalid
 
 MAX_DESCRIPTION = 1000
 MAX_VALUE_BYTES = 64 * 1024
+MAX_USER_ID = 2**31 - 1  # the user table's integer key
+MAX_VERSION_DIGITS = 18  # a version is a 64-bit counter; longer is none we issued
+MAX_SHOWN_KEY = 64
 
 UNSET: Any = object()  # a PATCH field the body does not name
 
@@ -49,11 +52,28 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
+def is_text(text: str) -> bool:
+    """Whether the string can be stored and sent back: JSON's `"\\ud800"` decodes to a lone
+    surrogate, which no UTF-8 database column (nor any UTF-8 response) can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_key(key: str) -> str:
+    """An unknown key as an error can name it: UTF-8 safe, and short."""
+    shown = key.encode("utf-8", "backslashreplace").decode("utf-8")
+    return shown if len(shown) <= MAX_SHOWN_KEY else shown[:MAX_SHOWN_KEY] + "..."
+
+
 def _unknown(body: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
     for key in body:
         if key not in allowed:
             names = ", ".join(sorted(allowed))
-            raise Invalid(f"Unknown field {prefix}{key}: use {names}.", field=f"{prefix}{key}")
+            where = prefix + shown_key(key)
+            raise Invalid(f"Unknown field {where}: use {names}.", field=where)
 
 
 def check_name(name: Any) -> str:
@@ -71,6 +91,12 @@ def check_description(description: Any) -> str:
         return ""
     if not isinstance(description, str):
         raise Invalid("The description must be text.", field="description")
+    if not is_text(description):
+        raise Invalid(
+            "The description is not valid text (it holds a lone UTF-16 surrogate, like "
+            "\\ud800); send it as UTF-8.",
+            field="description",
+        )
     if "\x00" in description:
         raise Invalid("The description contains a NUL character; remove it.", field="description")
     if len(description) > MAX_DESCRIPTION:
@@ -144,8 +170,15 @@ def parse_update(body: Any) -> UpdateSecret:
     data = _object(body)
     _unknown(data, {"name", "description", "values", "owner_id"})
     owner_id = data.get("owner_id")
-    if "owner_id" in data and (not isinstance(owner_id, int) or isinstance(owner_id, bool)):
-        raise Invalid("owner_id must be the new owner's user id (a number).", field="owner_id")
+    if "owner_id" in data and (
+        not isinstance(owner_id, int)
+        or isinstance(owner_id, bool)
+        or not 1 <= owner_id <= MAX_USER_ID
+    ):
+        raise Invalid(
+            "owner_id must be the new owner's user id (a whole number, like 42).",
+            field="owner_id",
+        )
     return UpdateSecret(
         name=check_name(data["name"]) if "name" in data else None,
         description=check_description(data["description"]) if "description" in data else None,
@@ -155,13 +188,23 @@ def parse_update(body: Any) -> UpdateSecret:
 
 
 def parse_if_match(header: str | None) -> int | None:
-    """`If-Match: "3"` (or `3`, or `W/"3"`) -> 3; no header -> None."""
+    """`If-Match: "3"` (or `3`, or `W/"3"`) -> 3; no header -> None.
+
+    ASCII digits only (`"²".isdigit()` is true and int() refuses it), and at most 18 of
+    them: no version has more, and int() refuses over 4,300 digits.
+    """
     if header is None or header.strip() == "*":
         return None
     text = header.strip()
     if text.startswith("W/"):
         text = text[2:]
     text = text.strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise Invalid('If-Match must be the version in quotes, like "3".', field="If-Match")
+    if len(text) > MAX_VERSION_DIGITS:
+        raise Invalid(
+            "If-Match names no version this secret has had: send the ETag of the secret "
+            'as you loaded it, like "3".',
+            field="If-Match",
+        )
     return int(text)
