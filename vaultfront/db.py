@@ -32,7 +32,15 @@ def make_engine(url: str) -> Engine:
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Connections to a SQLite file are cheap; the pool is sized so that every worker
+        # thread can hold its request's connection and take a second one (the write's
+        # transaction, a token's last use) without waiting for another thread to finish.
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=20,
+            max_overflow=100,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -60,7 +68,9 @@ def make_engine(url: str) -> Engine:
                 dbapi_conn.rollback()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Sized like SQLite's above (a request may hold two connections at a moment), within
+    # PostgreSQL's default of 100 connections for one replica.
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=50)
 
 
 class Database:

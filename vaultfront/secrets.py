@@ -165,9 +165,15 @@ class SecretService:
         return self.outbox.recover()
 
     def _encrypt(
-        self, org: str, values: dict[layout.Environment, str | None]
+        self, session: Session, org: str, values: dict[layout.Environment, str | None]
     ) -> dict[layout.Environment, tuple[str, str] | None]:
-        """env -> (ciphertext, mask), or None to clear. Plaintext stops here."""
+        """env -> (ciphertext, mask), or None to clear. Plaintext stops here.
+
+        Ends the request's read transaction first (its objects stay loaded), so that no
+        database connection or snapshot is held while Vault answers, and a request holds
+        one connection at a time from here on.
+        """
+        session.commit()
         sealed: dict[layout.Environment, tuple[str, str] | None] = {}
         for env, value in values.items():
             if value is None:
@@ -226,7 +232,7 @@ class SecretService:
         assert org_id is not None
         if self._name_taken(session, org_id, request.name, None):
             raise NameTaken(request.name)
-        sealed = self._encrypt(actor.org.slug, dict(request.values))
+        sealed = self._encrypt(session, actor.org.slug, dict(request.values))
         if not sealed:
             self.store.check()
         with self.db.write_session(org_id) as ws:
@@ -277,7 +283,7 @@ class SecretService:
         renamed = request.name is not None and request.name != secret.name
         if renamed and self._name_taken(session, actor.org.id or 0, request.name or "", secret.id):
             raise NameTaken(request.name or "")
-        sealed = self._encrypt(actor.org.slug, request.values)
+        sealed = self._encrypt(session, actor.org.slug, request.values)
         if not any(pair is not None for pair in sealed.values()) and (
             renamed or request.values
         ):
@@ -358,6 +364,7 @@ class SecretService:
 
     def delete(self, session: Session, actor: Actor, secret_id: str, if_match: int | None) -> None:
         secret, _ = self._editable(session, actor, secret_id, if_match)
+        session.commit()  # no connection held while Vault answers (see `_encrypt`)
         self.store.check()
         with self.db.write_session(secret.org_id) as ws:
             secret, _ = self._editable(ws, actor, secret_id, if_match)
