@@ -231,7 +231,9 @@ class Outbox:
         held = self._snapshots.get((org, env))
         return held if held is not None else self.store.read_index(org, env)
 
-    def _apply_env(self, org: _Org, env: layout.Environment, rows: list[Pending], last: int) -> None:
+    def _apply_env(
+        self, org: _Org, env: layout.Environment, rows: list[Pending], last: int
+    ) -> None:
         """Bring one environment's index document up to `last` (check-and-set, retried)."""
         key = (org.slug, env)
         for _ in range(CAS_ATTEMPTS):

@@ -284,9 +284,7 @@ class SecretService:
         if renamed and self._name_taken(session, actor.org.id or 0, request.name or "", secret.id):
             raise NameTaken(request.name or "")
         sealed = self._encrypt(session, actor.org.slug, request.values)
-        if not any(pair is not None for pair in sealed.values()) and (
-            renamed or request.values
-        ):
+        if not any(pair is not None for pair in sealed.values()) and (renamed or request.values):
             self.store.check()  # a rename or clear changes Vault without encrypting
         with self.db.write_session(secret.org_id) as ws:
             secret, owner = self._editable(ws, actor, secret_id, if_match)

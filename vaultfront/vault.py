@@ -8,7 +8,6 @@ takes one and returns only ciphertext. Every function names the Vault path it hi
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import threading
 import time
@@ -287,7 +286,9 @@ class VaultStore:
         """POST {kv}/data/orgs/{org}/{env} with check-and-set; returns what it now holds."""
         data = layout.encode_index(entries, applied)
         self._write(layout.index_path(org, env), data, cas, "write the secrets index")
-        return IndexSnapshot(entries=entries, cas=cas + 1, applied=applied, size=len(data["secrets"]))
+        return IndexSnapshot(
+            entries=entries, cas=cas + 1, applied=applied, size=len(data["secrets"])
+        )
 
     def write_large(self, path: str, ciphertext: str) -> None:
         """POST {kv}/data/orgs/{org}/{env}/large/{id}-{version}."""
