@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from conftest import VaultInstance, populate, settings_for
 
-from vaultfront import operator
+from vaultfront import vault_admin as operator
 from vaultfront.app import create_app
 from vaultfront.devserver import free_port, start_dev_server
 

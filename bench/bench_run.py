@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from executor_setup import dev_vault, seed
 
-from vaultfront import layout, operator
+from vaultfront import layout
+from vaultfront import vault_admin as operator
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.devserver import bao_binary
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import hvac
 
-from vaultfront import layout, operator
+from vaultfront import layout
+from vaultfront import vault_admin as operator
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.devserver import start_dev_server
 

@@ -19,7 +19,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from vaultfront import operator
+from vaultfront import vault_admin as operator
 from vaultfront.config import Settings
 from vaultfront.devserver import start_dev_server
 

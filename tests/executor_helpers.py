@@ -11,7 +11,8 @@ import uuid
 
 import hvac
 
-from vaultfront import layout, operator
+from vaultfront import layout
+from vaultfront import vault_admin as operator
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.executor import Executor
 

@@ -47,7 +47,8 @@ from conftest import (
     unique_slug,
 )
 
-from vaultfront import layout, operator
+from vaultfront import layout
+from vaultfront import vault_admin as operator
 from vaultfront.app import create_app
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.devserver import DevServer, free_port, start_dev_server

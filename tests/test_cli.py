@@ -2,14 +2,16 @@
 subprocess, configured by the environment only.
 
 Lines for the shell (`NAME=value`, a token) go to stdout and nothing else does; messages for
-people go to stderr.
+people go to stderr. The servers (`serve`, `dev`) run as real uvicorn processes.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,7 +26,8 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from vaultfront import operator
+from vaultfront import cli as cli_module
+from vaultfront import vault_admin
 from vaultfront.auth import verify_password_login
 from vaultfront.cli import cli
 from vaultfront.db import Database
@@ -168,6 +171,12 @@ def test_setting_up_an_organization(database_url: str, vault: Any, tmp_path: Pat
     token = lines[0]
     assert len(token) >= 32 and " " not in token, shown(result)
     assert token not in result.stderr, shown(result)
+    # An audit event in each of Alice's organizations, naming the CLI; never the token.
+    assert audit_events(database_url) == [
+        ("acme", "token.create", "alice@example.com"),
+        ("beta", "token.create", "alice@example.com"),
+    ]
+    assert all(detail.endswith("(cli); via cli") for detail in audit_details(database_url))
     app = create_app(settings_for(vault, database_url), background_recovery=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         headers = {"Authorization": f"Bearer {token}"}
@@ -185,6 +194,33 @@ def test_setting_up_an_organization(database_url: str, vault: Any, tmp_path: Pat
         assert created.json()["owner"]["name"] == "Alice", created.text
         viewer = client.post("/api/orgs/beta/secrets", headers=headers, json={"name": "NOPE"})
         assert viewer.status_code == 403, viewer.text
+
+
+def _audit_rows(database_url: str) -> list[tuple[str, str, str, str]]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    'SELECT organization.slug, action, "user".email, detail FROM audit_event '
+                    "JOIN organization ON organization.id = audit_event.org_id "
+                    'JOIN "user" ON "user".id = audit_event.actor_id ORDER BY audit_event.id'
+                )
+            )
+            return [(slug, action, email, detail) for slug, action, email, detail in rows]
+    finally:
+        engine.dispose()
+
+
+def audit_events(database_url: str) -> list[tuple[str, str, str]]:
+    """(organization, action, actor's email) of every audit event, oldest first."""
+    return [row[:3] for row in _audit_rows(database_url)]
+
+
+def audit_details(database_url: str) -> list[str]:
+    return [row[3] for row in _audit_rows(database_url)]
 
 
 def invoke(*args: str, env: dict[str, str | None], stdin: str | None = None) -> Outcome:
@@ -224,6 +260,16 @@ def test_clear_errors(tmp_path: Path) -> None:
     )
     fails(invoke(*user, "--role", "member", "--password-stdin", env=env, stdin="\n"), "empty")
     fails(invoke("tokens", "create", "--user", "ghost@example.com", env=env), "No user ghost")
+    succeeds(
+        invoke("users", "create", "carol@example.com", "--org", "acme", "--role", "viewer", env=env)
+    )
+    token = ("tokens", "create", "--user", "carol@example.com", "--name")
+    fails(invoke(*token, "   ", env=env), "Give the token a name")
+    fails(invoke(*token, "x" * 101, env=env), "at most 100 characters")
+    fails(invoke(*token, "bad-\udcff", env=env), "not valid text")  # argv that is not UTF-8
+    dan = ("users", "create", "dan@example.com", "--org", "acme", "--role", "member")
+    fails(invoke(*dan, "--name", "Dan \udcff", env=env), "not valid text")
+    assert audit_events(url) == [], "a refused token left an audit event"
 
     # Operator commands refuse to run without a privileged token, and check their input.
     fails(invoke("vault", "bootstrap", env=env), "VAULT_TOKEN")
@@ -235,6 +281,17 @@ def test_clear_errors(tmp_path: Path) -> None:
     role = ("vault", "executor-role", "--org")
     fails(invoke(*role, "Bad_Slug", "--env", "staging", env=vault_env), "not an organization slug")
     fails(invoke(*role, "acme", "--env", "prod", env=vault_env), "prod")
+    # Vault cannot be reached: one line naming the address, never a traceback.
+    for command in (("vault", "bootstrap"), (*role, "acme", "--env", "staging")):
+        result = invoke(*command, env=vault_env)
+        fails(result, "http://127.0.0.1:9", "cannot be reached")
+        assert len(result.stderr.strip().splitlines()) == 1, shown(result)
+
+
+def test_the_cli_offers_the_roles_the_permissions_know() -> None:
+    from vaultfront import accounts, permissions
+
+    assert cli_module.ROLES == accounts.ROLES == tuple(permissions.ROLE_PRIORITIES)
 
 
 # --- Vault operator commands ----------------------------------------------------------------
@@ -256,7 +313,7 @@ def test_vault_commands_print_shell_lines(vault: Any, tmp_path: Path) -> None:
             secret_id=lines["VAULTFRONT_VAULT_SECRET_ID"],
             use_token=True,
         )
-        assert client.auth.token.lookup_self()["data"]["policies"] == [operator.FACADE_POLICY]
+        assert client.auth.token.lookup_self()["data"]["policies"] == [vault_admin.FACADE_POLICY]
 
     result = succeeds(
         vaultfront(
@@ -288,8 +345,88 @@ def test_vault_commands_print_shell_lines(vault: Any, tmp_path: Path) -> None:
     ).stdout
     assert f"VAULTFRONT_EXECUTOR_ROLE_ID={lines['VAULTFRONT_EXECUTOR_ROLE_ID']}" in sourced
 
+    # A token Vault refuses: what Vault said, in one line.
+    refused = vaultfront(
+        "vault", "bootstrap", env={**env, "VAULT_TOKEN": "not-a-token"}, cwd=tmp_path
+    )
+    fails(refused, vault.addr, "refused", "permission denied")
+    assert len(refused.stderr.strip().splitlines()) == 1, shown(refused)
 
-# --- vaultfront dev -------------------------------------------------------------------------
+
+# --- vaultfront serve, vaultfront dev -------------------------------------------------------
+
+
+def big_headers_request(base: str, path: str) -> tuple[int, dict[str, Any]]:
+    """GET with 20 KiB of headers (over the app's 16 KiB limit), sent as a slow client does:
+    17,000 bytes, a pause, the rest. h11 refuses a request head that stays incomplete past
+    its limit (16 KiB by default) with a bare 400; a head that arrives in one read it never
+    measures."""
+    host, port = base.removeprefix("http://").split(":")
+    fillers = "".join(f"X-Filler-{n}: {'f' * 1024}\r\n" for n in range(20))
+    head = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{fillers}Connection: close\r\n\r\n"
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(head[:17_000].encode())
+        time.sleep(0.3)
+        conn.sendall(head[17_000:].encode())
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    body = rest.partition(b"\r\n\r\n")[2]
+    try:
+        return int(status_line.split()[1]), json.loads(body)
+    except ValueError:
+        return int(status_line.split()[1]), {"not json": body.decode(errors="replace")}
+
+
+def assert_headers_too_large(base: str, path: str = "/api/me") -> None:
+    """The app's own 431 with the error body, not uvicorn's bare 400 (SPEC section 4)."""
+    status, body = big_headers_request(base, path)
+    assert status == 431, (status, body)
+    assert body["error"]["code"] == "headers_too_large", body
+
+
+def test_serve_answers_431_with_the_error_body_over_16_kib_of_headers(
+    vault: Any, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'vaultfront.db'}"
+    database = Database(database_url)
+    database.upgrade()
+    database.dispose()
+    env = clean_env(
+        VAULTFRONT_DATABASE_URL=database_url,
+        VAULT_ADDR=vault.addr,
+        VAULTFRONT_VAULT_ROLE_ID=vault.role_id,
+        VAULTFRONT_VAULT_SECRET_ID=vault.secret_id,
+        VAULTFRONT_SECRET_KEY="serve-test-key-" + "k" * 32,
+    )
+    port = free_port()
+    stderr_path = tmp_path / "stderr"
+    with stderr_path.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vaultfront", "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while answers(f"{base}/api/openapi.json") != 200:
+            assert process.poll() is None, f"serve exited: {stderr_path.read_text()}"
+            assert time.monotonic() < deadline, f"no answer in 30 s: {stderr_path.read_text()}"
+            time.sleep(0.1)
+        assert_headers_too_large(base)
+        assert answers(f"{base}/api/me") == 401  # and the server still serves
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def children_of(pid: int) -> list[int]:
@@ -359,6 +496,7 @@ def test_dev_starts_serves_and_stops(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, f"no answer in 30 s: {stderr_path.read_text()}"
             time.sleep(0.1)
         assert answers(f"{base}/login") == 200
+        assert_headers_too_large(base)
         stderr = stderr_path.read_text()
         assert f"{base}/" in stderr, stderr
         assert "admin@example.com" in stderr, stderr

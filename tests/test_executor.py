@@ -34,7 +34,8 @@ from executor_helpers import (
     write_env,
 )
 
-from vaultfront import layout, operator
+from vaultfront import layout
+from vaultfront import vault_admin as operator
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.devserver import bao_binary, free_port, free_port_pair, wait_healthy
 from vaultfront.executor import (

@@ -32,7 +32,8 @@ from starlette.testclient import TestClient
 from vault_server import VaultServer, start_vault_server
 
 from vaultfront import app as app_module
-from vaultfront import auth, layout, operator, schemas
+from vaultfront import auth, layout, schemas
+from vaultfront import vault_admin as operator
 from vaultfront.app import create_app
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.errors import VaultUnavailable

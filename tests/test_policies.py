@@ -18,7 +18,8 @@ import hvac
 import hvac.exceptions
 import pytest
 
-from vaultfront import layout, operator
+from vaultfront import layout
+from vaultfront import vault_admin as operator
 
 KV = "vaultfront"
 TRANSIT = "vaultfront-transit"

@@ -8,7 +8,8 @@ import hvac
 import pytest
 from conftest import VaultInstance, settings_for
 
-from vaultfront import layout, operator
+from vaultfront import layout
+from vaultfront import vault_admin as operator
 from vaultfront.errors import VaultUnavailable
 from vaultfront.vault import VaultStore
 

@@ -31,9 +31,10 @@ from sqlmodel import select
 from starlette.applications import Starlette
 from test_faults import defuse_commit_bomb, plant_commit_bomb
 
-from vaultfront import auth, layout, operator, schemas
+from vaultfront import auth, layout, schemas
 from vaultfront import tokens as token_store
 from vaultfront import vault as vault_module
+from vaultfront import vault_admin as operator
 from vaultfront.app import create_app
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.devserver import DevServer, free_port, start_dev_server

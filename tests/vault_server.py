@@ -20,7 +20,7 @@ from pathlib import Path
 
 import hvac
 
-from vaultfront import operator
+from vaultfront import vault_admin as operator
 from vaultfront.devserver import DevServerError, bao_binary, free_port_pair, wait_healthy
 
 CONFIG = """\

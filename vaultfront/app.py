@@ -64,7 +64,9 @@ HTTP_CODES = {
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path == "/api"
+    """Errors as JSON: the API's, and those of the page's JSON endpoints (`web.JSON_PATHS`)."""
+    path = request.url.path
+    return path.startswith("/api/") or path == "/api" or web.answers_json(path)
 
 
 async def app_error(request: Request, exc: Exception) -> Response:

@@ -1,6 +1,13 @@
 """The `vaultfront` command line (SPEC section 7).
 
+Commands parse their arguments and call a service: `vaultfront.accounts` (organizations,
+users), `vaultfront.tokens`, `vaultfront.vault_admin` (operator commands, with the
+privileged `VAULT_TOKEN`). A service's typed error (`vaultfront.errors.AppError`) becomes
+one line on stderr and exit code 1, never a traceback.
+
 Lines meant for the shell are `NAME=value` on stdout; messages for people go to stderr.
+Services are imported inside the commands, so that `vaultfront --help` and the operator
+commands start without loading the database layer.
 """
 
 from __future__ import annotations
@@ -11,13 +18,33 @@ import shutil
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
+from vaultfront import layout
 from vaultfront.config import DEFAULT_DATA_DIR, Settings, default_database_url
+from vaultfront.errors import AppError
 
-ROLES = ("viewer", "member", "admin")
+if TYPE_CHECKING:
+    from vaultfront.db import Database
+
+# `vaultfront.accounts.ROLES`, spelled out: importing it would load the database layer.
+ROLES: Final = ("viewer", "member", "admin")
+# uvicorn's h11 parser answers a bare 400, before the app sees the request, when a request
+# head stays incomplete past its own limit (16 KiB by default). Set well above the app's
+# limit (16 KiB of headers), so that clients get the app's 431 with the error body.
+MAX_REQUEST_HEAD_BYTES: Final = 64 * 1024
+
+
+def __getattr__(name: str) -> Any:
+    """`create_org` and `create_user`, moved to `vaultfront.accounts`: still importable
+    from here, for the test fixtures written against them (lazily, see above)."""
+    if name in ("create_org", "create_user"):
+        from vaultfront import accounts
+
+        return getattr(accounts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def say(message: str) -> None:
@@ -28,23 +55,23 @@ def fail(message: str) -> None:
     raise click.ClickException(message)
 
 
-def _database() -> Any:
+def _database() -> Database:
     from vaultfront.db import Database
 
     return Database(Settings.from_env().database_url)
 
 
-def _root_vault() -> Any:
-    import hvac
+class Commands(click.Group):
+    """The command tree: a service's typed error is its message, as a click error."""
 
-    addr = os.environ.get("VAULT_ADDR")
-    token = os.environ.get("VAULT_TOKEN")
-    if not addr or not token:
-        fail("Set VAULT_ADDR and a privileged VAULT_TOKEN (an operator's token, not the facade's).")
-    return hvac.Client(url=addr, token=token)
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AppError as exc:
+            raise click.ClickException(exc.message) from None
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.version_option(package_name="vaultfront")
 def cli() -> None:
     """vaultfront: organization-scoped secrets over HashiCorp Vault / OpenBao."""
@@ -69,25 +96,6 @@ def db_upgrade() -> None:
 # --- organizations, users, tokens -------------------------------------------------------
 
 
-def create_org(database: Any, slug: str, name: str | None) -> Any:
-    from sqlmodel import select
-
-    from vaultfront import layout
-    from vaultfront.models import Organization
-
-    try:
-        layout.check_org_slug(slug)
-    except ValueError as exc:
-        fail(str(exc))
-    with database.session() as session:
-        if session.exec(select(Organization).where(Organization.slug == slug)).first():
-            fail(f"An organization with the slug {slug} already exists.")
-        org = Organization(slug=slug, name=name or slug)
-        session.add(org)
-        session.commit()
-        return org
-
-
 @cli.group()
 def orgs() -> None:
     """Organizations."""
@@ -98,53 +106,10 @@ def orgs() -> None:
 @click.option("--name", help="Display name (defaults to the slug).")
 def orgs_create(slug: str, name: str | None) -> None:
     """Create an organization."""
-    create_org(_database(), slug, name)
+    from vaultfront import accounts
+
+    accounts.create_org(_database(), slug, name)
     say(f"created organization {slug}")
-
-
-def create_user(
-    database: Any,
-    email: str,
-    org_slug: str,
-    role: str,
-    name: str | None = None,
-    superadmin: bool = False,
-    password: str | None = None,
-) -> tuple[Any, bool]:
-    """Create the user (or find them) and give them `role` in the organization."""
-    from sqlmodel import select
-
-    from vaultfront.auth import hash_password
-    from vaultfront.models import Membership, Organization, User
-
-    email = email.strip().lower()
-    if "@" not in email:
-        fail(f"{email!r} is not an email address.")
-    with database.session() as session:
-        org = session.exec(select(Organization).where(Organization.slug == org_slug)).first()
-        if org is None:
-            fail(f"No organization {org_slug}: create it with `vaultfront orgs create {org_slug}`.")
-        user = session.exec(select(User).where(User.email == email)).first()
-        created = user is None
-        if user is None:
-            user = User(email=email, name=name)
-        if name:
-            user.name = name
-        if superadmin:
-            user.superadmin = True
-        if password:
-            user.password_hash = hash_password(password)
-        session.add(user)
-        session.flush()
-        membership = session.exec(
-            select(Membership).where(Membership.user_id == user.id, Membership.org_id == org.id)
-        ).first()
-        if membership is None:
-            membership = Membership(user_id=user.id, org_id=org.id, role=role)
-        membership.role = role
-        session.add(membership)
-        session.commit()
-        return user, created
 
 
 @cli.group()
@@ -163,14 +128,18 @@ def users_create(
     email: str, org_slug: str, role: str, name: str | None, superadmin: bool, password_stdin: bool
 ) -> None:
     """Create a user, or add a membership to an existing one."""
+    from vaultfront import accounts
+
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             fail("The password read from standard input is empty.")
-    _, created = create_user(_database(), email, org_slug, role, name, superadmin, password)
+    user, created = accounts.create_user(
+        _database(), email, org_slug, role, name, superadmin, password
+    )
     verb = "created user" if created else "updated user"
-    say(f"{verb} {email.strip().lower()}: {role} in {org_slug}")
+    say(f"{verb} {user.email}: {role} in {org_slug}")
     if created and not password:
         say("they have no password (web login off); API tokens work: `vaultfront tokens create`")
 
@@ -185,17 +154,13 @@ def tokens() -> None:
 @click.option("--name", default="cli", help="A name to recognise the token by.")
 def tokens_create(email: str, name: str) -> None:
     """Print a new API token once, alone on stdout."""
-    from sqlmodel import select
+    from vaultfront import accounts
+    from vaultfront import tokens as token_service
 
-    from vaultfront import tokens as token_store
-    from vaultfront.models import User
-
-    database = _database()
-    with database.session() as session:
-        user = session.exec(select(User).where(User.email == email.strip().lower())).first()
-        if user is None:
-            fail(f"No user {email}: create them with `vaultfront users create`.")
-        _, plaintext = token_store.create_token(session, user.id, name)
+    with _database().session() as session:
+        user = accounts.user_by_email(session, email)
+        assert user.id is not None
+        _, plaintext = token_service.create_token(session, user.id, name, via="cli")
     click.echo(plaintext)
 
 
@@ -210,10 +175,13 @@ def vault() -> None:
 @vault.command("bootstrap")
 def vault_bootstrap() -> None:
     """Enable the mounts, write the policies, create the facade's AppRole."""
-    from vaultfront import operator
+    from vaultfront import vault_admin
 
     settings = Settings.from_env()
-    creds = operator.bootstrap(_root_vault(), settings.kv_mount, settings.transit_mount)
+    client = vault_admin.operator_client(
+        os.environ.get("VAULT_ADDR"), os.environ.get("VAULT_TOKEN")
+    )
+    creds = vault_admin.bootstrap(client, settings.kv_mount, settings.transit_mount)
     say(f"bootstrapped mounts {settings.kv_mount} and {settings.transit_mount}")
     click.echo(f"VAULTFRONT_VAULT_ROLE_ID={creds.role_id}")
     click.echo(f"VAULTFRONT_VAULT_SECRET_ID={creds.secret_id}")
@@ -221,18 +189,17 @@ def vault_bootstrap() -> None:
 
 @vault.command("executor-role")
 @click.option("--org", "org_slug", required=True)
-@click.option("--env", type=click.Choice(["development", "staging", "production"]), required=True)
+@click.option("--env", type=click.Choice(layout.ENVIRONMENTS), required=True)
 def vault_executor_role(org_slug: str, env: str) -> None:
     """Create an AppRole for one organization and environment."""
-    from vaultfront import layout, operator
+    from vaultfront import vault_admin
 
-    try:
-        layout.check_org_slug(org_slug)
-    except ValueError as exc:
-        fail(str(exc))
     settings = Settings.from_env()
-    creds = operator.executor_role(
-        _root_vault(), org_slug, env, settings.kv_mount, settings.transit_mount
+    client = vault_admin.operator_client(
+        os.environ.get("VAULT_ADDR"), os.environ.get("VAULT_TOKEN")
+    )
+    creds = vault_admin.executor_role(
+        client, org_slug, env, settings.kv_mount, settings.transit_mount
     )
     say(f"executor role for {org_slug}/{env}: reads and decrypts that environment only")
     click.echo(f"VAULTFRONT_EXECUTOR_ROLE_ID={creds.role_id}")
@@ -259,6 +226,7 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         proxy_headers=True,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
 
 
@@ -277,10 +245,9 @@ def run_command(ctx: click.Context) -> None:
 @click.option("--data-dir", default=DEFAULT_DATA_DIR, show_default=True, type=click.Path())
 def dev(host: str, port: int, data_dir: str) -> None:
     """The embedded default: OpenBao dev server + SQLite, a demo organization and an admin."""
-    import hvac
     import uvicorn
 
-    from vaultfront import operator
+    from vaultfront import accounts, vault_admin
     from vaultfront.app import create_app
     from vaultfront.db import Database
     from vaultfront.devserver import DevServerError, start_dev_server
@@ -296,13 +263,15 @@ def dev(host: str, port: int, data_dir: str) -> None:
     except DevServerError as exc:
         fail(str(exc))
     try:
-        creds = operator.bootstrap(hvac.Client(url=server.addr, token=server.root_token))
+        creds = vault_admin.bootstrap(vault_admin.operator_client(server.addr, server.root_token))
         database_url = default_database_url(data)
         database = Database(database_url)
         database.upgrade()
-        create_org(database, "demo", "Demo")
+        accounts.create_org(database, "demo", "Demo")
         password = secrets.token_urlsafe(12)
-        create_user(database, "admin@example.com", "demo", "admin", "Admin", False, password)
+        accounts.create_user(
+            database, "admin@example.com", "demo", "admin", "Admin", False, password
+        )
         database.dispose()
         settings = Settings(
             database_url=database_url,
@@ -320,7 +289,13 @@ def dev(host: str, port: int, data_dir: str) -> None:
         say(f"  metadata: {database_url}")
         say("")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        )
     finally:
         server.stop()
         shutil.rmtree(server.home, ignore_errors=True)

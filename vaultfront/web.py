@@ -1,6 +1,8 @@
 """The web page (SPEC section 5): login, logout, the secrets grid and the API tokens page.
 
-Routes here parse and render, nothing more. The grid page reads and writes secrets through
+Routes here parse and render, nothing more; errors are raised (`vaultfront.errors`) and
+rendered in one place, `vaultfront.app` (as a page with `render_error`, or as JSON for the
+tokens page's endpoints, `JSON_PATHS`). The grid page reads and writes secrets through
 the JSON API (`/api`, with the session cookie and `X-CSRF-Token`), so every permission rule
 is decided once, in `vaultfront.permissions`, for the page and for scripts alike. A route
 that renders an organization checks membership first: a non-member gets the same 404 as
@@ -16,7 +18,6 @@ one-button confirmation, so a link or an image elsewhere cannot sign anyone out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
-from vaultfront import auth, permissions, tokens
+from vaultfront import api, auth, layout, permissions, tokens
 from vaultfront.config import Settings
+from vaultfront.errors import Forbidden, Invalid, Unauthenticated
 from vaultfront.models import ApiToken, User
+from vaultfront.secrets import iso
 from vaultfront.throttle import LoginThrottle
 from vaultfront.websecurity import (
     CSRF_FIELD,
-    CSRF_HEADER,
     SESSION_COOKIE,
     SESSION_MAX_AGE,
     SecureCookieOverHttps,
@@ -48,19 +50,17 @@ from vaultfront.websecurity import (
     rotate_csrf,
 )
 
-ENVIRONMENTS = (
-    ("development", "Development"),
-    ("staging", "Staging"),
-    ("production", "Production"),
-)
 ERROR_TITLES = {
     400: "Bad request",
     401: "Sign in needed",
     403: "Not allowed",
     404: "Not found",
+    405: "Method not allowed",
+    431: "Request headers too large",
     500: "Something went wrong",
     503: "Service unavailable",
 }
+JSON_PATHS = ("/account/tokens",)  # the tokens page's JSON endpoints, below
 
 
 def templates_dir() -> Path:
@@ -263,7 +263,7 @@ async def secrets_page(request: Request) -> Response:
         "org": org,
         "can_create": org.priority >= permissions.CREATE_PRIORITY,
         "can_transfer": org.priority >= permissions.OVERRIDE_PRIORITY,  # the Owner field
-        "environments": ENVIRONMENTS,
+        "environments": [(env, env.capitalize()) for env in layout.ENVIRONMENTS],
         "active": "secrets",
     }
     return render(request, "secrets.html", context)
@@ -279,16 +279,14 @@ async def tokens_page(request: Request) -> Response:
     return render(request, "tokens.html", {"viewer": viewer, "org": org, "active": "tokens"})
 
 
-# JSON endpoints of the tokens page: session only (a token cannot mint tokens), and the
-# unsafe ones need X-CSRF-Token. Errors have the API's shape.
+# JSON endpoints of the tokens page (`JSON_PATHS`): the session only (a token cannot mint
+# tokens), the CSRF header on the unsafe ones (`auth.authenticate`), bodies parsed like the
+# API's; errors are raised and rendered as JSON in `vaultfront.app`, like the API's.
 
 
-def _json_error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "field": field}}, status)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+def answers_json(path: str) -> bool:
+    """Whether a path outside /api answers JSON, errors included (`vaultfront.app`)."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in JSON_PATHS)
 
 
 def token_json(token: ApiToken) -> dict[str, Any]:
@@ -296,69 +294,62 @@ def token_json(token: ApiToken) -> dict[str, Any]:
         "id": token.id,
         "name": token.name,
         "prefix": token.prefix,
-        "created_at": _iso(token.created_at),
-        "last_used_at": _iso(token.last_used_at),
-        "revoked_at": _iso(token.revoked_at),
+        "created_at": iso(token.created_at),
+        "last_used_at": iso(token.last_used_at) if token.last_used_at else None,
+        "revoked_at": iso(token.revoked_at) if token.revoked_at else None,
     }
 
 
-def _session_user_id(request: Request, unsafe: bool) -> int | JSONResponse:
-    user_id = request.session.get("user_id")
-    if not isinstance(user_id, int):
-        return _json_error(401, "unauthenticated", "Sign in again: your session has ended.")
-    if unsafe and not csrf_matches(request, request.headers.get(CSRF_HEADER)):
-        return _json_error(403, "forbidden", "Missing or stale CSRF token; reload the page.")
-    return user_id
+def page_user_id(request: Request, session: Session) -> int:
+    """The signed-in user of the page (`auth.authenticate`, session and CSRF). An API
+    token is refused: it cannot list, create or revoke tokens."""
+    if "authorization" in request.headers or not isinstance(request.session.get("user_id"), int):
+        raise Unauthenticated("Sign in to manage your API tokens; an API token cannot.")
+    if not request.headers.get(auth.CSRF_HEADER, "").isascii():
+        # `auth.authenticate` compares str with `hmac.compare_digest`, which raises
+        # TypeError (a 500) for non-ASCII text; no CSRF token we issue is anything but ASCII.
+        raise Forbidden("Missing or wrong X-CSRF-Token header: reload the page and try again.")
+    user = auth.authenticate(request, session)
+    assert user.id is not None
+    return user.id
 
 
 async def tokens_list(request: Request) -> Response:
-    user_id = _session_user_id(request, unsafe=False)
-    if isinstance(user_id, JSONResponse):
-        return user_id
-
-    def load() -> list[dict[str, Any]]:
+    def run() -> Response:
         with request.app.state.db.session() as db:
-            return [token_json(token) for token in tokens.list_tokens(db, user_id)]
+            user_id = page_user_id(request, db)
+            return JSONResponse(
+                {"tokens": [token_json(token) for token in tokens.list_tokens(db, user_id)]}
+            )
 
-    return JSONResponse({"tokens": await run_in_threadpool(load)})
+    return await run_in_threadpool(run)
 
 
 async def tokens_create(request: Request) -> Response:
-    user_id = _session_user_id(request, unsafe=True)
-    if isinstance(user_id, JSONResponse):
-        return user_id
-    try:
-        body = await request.json()
-    except ValueError:
-        return _json_error(422, "invalid", "Send a JSON object with a name.", "name")
-    name = body.get("name") if isinstance(body, dict) else None
-    if not isinstance(name, str) or not name.strip():
-        return _json_error(422, "invalid", "Give the token a name, e.g. ci-deploy.", "name")
-    if len(name.strip()) > 100:
-        return _json_error(422, "invalid", "A token name has at most 100 characters.", "name")
+    raw = await api.read_body(request)
 
-    def create() -> tuple[dict[str, Any], str]:
+    def run() -> Response:
         with request.app.state.db.session() as db:
-            token, plaintext = tokens.create_token(db, user_id, name.strip())
-            return token_json(token), plaintext
+            user_id = page_user_id(request, db)
+            body = api.parse_json(raw)
+            if not isinstance(body, dict):
+                raise Invalid('Send a JSON object: {"name": "ci-deploy"}.', field="body")
+            token, plaintext = tokens.create_token(db, user_id, body.get("name"), via="session")
+            return JSONResponse({"token": token_json(token), "plaintext": plaintext}, 201)
 
-    token, plaintext = await run_in_threadpool(create)
-    return JSONResponse({"token": token, "plaintext": plaintext}, status_code=201)
+    return await run_in_threadpool(run)
 
 
 async def tokens_revoke(request: Request) -> Response:
-    user_id = _session_user_id(request, unsafe=True)
-    if isinstance(user_id, JSONResponse):
-        return user_id
     token_id: int = request.path_params["token_id"]
 
-    def revoke() -> bool:
+    def run() -> Response:
         with request.app.state.db.session() as db:
-            return tokens.revoke_token(db, user_id, token_id)
+            user_id = page_user_id(request, db)
+            tokens.revoke_token(db, user_id, token_id, via="session")
+            return Response(status_code=204)
 
-    if not await run_in_threadpool(revoke):
-        return _json_error(404, "not_found", "No such active token.")
-    return Response(status_code=204)
+    return await run_in_threadpool(run)
 
 
 routes: list[BaseRoute] = [

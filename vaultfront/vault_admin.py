@@ -1,13 +1,19 @@
 """Operator actions with a privileged `VAULT_TOKEN`: `vaultfront vault bootstrap` and
 `vaultfront vault executor-role`.
 
-These never run with the facade's identity. Everything here is idempotent: running
-bootstrap again keeps the mounts, rewrites the policies and issues a new secret_id.
+These never run with the facade's identity (that is `vaultfront.vault`): the client comes
+from `operator_client`, with the operator's own token. Everything here is idempotent:
+running bootstrap again keeps the mounts, rewrites the policies and issues a new
+secret_id. Vault's refusals, and a Vault that cannot be reached, become one
+`VaultUnavailable` naming the address and what Vault said (SPEC section 12: one line,
+never a traceback).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -15,9 +21,11 @@ from string import Template
 
 import hvac
 import hvac.exceptions
+import requests
 
 from vaultfront import layout
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
+from vaultfront.errors import Invalid, Unauthenticated, VaultUnavailable
 
 FACADE_POLICY = "vaultfront-facade"
 FACADE_ROLE = "vaultfront-facade"
@@ -47,6 +55,30 @@ def executor_names(org: str, env: str) -> tuple[str, str]:
 class AppRoleCredentials:
     role_id: str
     secret_id: str
+
+
+def operator_client(addr: str | None, token: str | None) -> hvac.Client:
+    """A client acting with the operator's privileged token (`VAULT_ADDR`, `VAULT_TOKEN`)."""
+    if not addr or not token:
+        raise Unauthenticated(
+            "Set VAULT_ADDR and a privileged VAULT_TOKEN (an operator's token, not the facade's)."
+        )
+    return hvac.Client(url=addr, token=token)
+
+
+@contextmanager
+def _vault_errors(client: hvac.Client) -> Iterator[None]:
+    """Vault's errors for the operator, translated here once, in one line each."""
+    try:
+        yield
+    except hvac.exceptions.VaultError as exc:
+        said = " ".join(str(exc).split()) or type(exc).__name__
+        raise VaultUnavailable(f"Vault at {client.url} refused: {said}") from None
+    except requests.RequestException as exc:
+        raise VaultUnavailable(
+            f"Vault at {client.url} cannot be reached ({type(exc).__name__}); "
+            "check VAULT_ADDR and that Vault is running."
+        ) from None
 
 
 def _enable_mount(client: hvac.Client, path: str, backend: str, options: dict[str, str]) -> None:
@@ -112,13 +144,14 @@ def bootstrap(
     transit_mount: str = DEFAULT_TRANSIT_MOUNT,
 ) -> AppRoleCredentials:
     """Mounts, the facade's policy and its AppRole. Returns fresh AppRole credentials."""
-    _enable_mount(client, kv_mount, "kv", {"version": "2"})
-    _configure_kv(client, kv_mount)
-    _enable_mount(client, transit_mount, "transit", {})
     policy = render_policy("facade", kv_mount=kv_mount, transit_mount=transit_mount)
-    client.sys.create_or_update_policy(FACADE_POLICY, policy)
-    _ensure_approle(client)
-    return _role_credentials(client, FACADE_ROLE, FACADE_POLICY, "1h", "24h")
+    with _vault_errors(client):
+        _enable_mount(client, kv_mount, "kv", {"version": "2"})
+        _configure_kv(client, kv_mount)
+        _enable_mount(client, transit_mount, "transit", {})
+        client.sys.create_or_update_policy(FACADE_POLICY, policy)
+        _ensure_approle(client)
+        return _role_credentials(client, FACADE_ROLE, FACADE_POLICY, "1h", "24h")
 
 
 def executor_role(
@@ -128,8 +161,15 @@ def executor_role(
     kv_mount: str = DEFAULT_KV_MOUNT,
     transit_mount: str = DEFAULT_TRANSIT_MOUNT,
 ) -> AppRoleCredentials:
-    """An AppRole that reads and decrypts one organization's one environment."""
-    policy_name, role = executor_names(org, env)
+    """An AppRole that reads and decrypts one organization's one environment.
+
+    The slug and environment are checked before Vault is called: they end up in policy
+    paths, where `acme/staging*` would also match `staging2`.
+    """
+    try:
+        policy_name, role = executor_names(org, env)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
     policy = render_policy(
         "executor",
         kv_mount=kv_mount,
@@ -138,6 +178,7 @@ def executor_role(
         env=env,
         transit_key=layout.transit_key(org, env),
     )
-    client.sys.create_or_update_policy(policy_name, policy)
-    _ensure_approle(client)
-    return _role_credentials(client, role, policy_name, "20m", "4h")
+    with _vault_errors(client):
+        client.sys.create_or_update_policy(policy_name, policy)
+        _ensure_approle(client)
+        return _role_credentials(client, role, policy_name, "20m", "4h")
