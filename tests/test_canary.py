@@ -478,7 +478,7 @@ def report(found: dict[str, list[str]]) -> str:
 # --- the checks ---------------------------------------------------------------------------
 
 
-def test_search_finds_every_form_of_a_canary():
+def test_search_finds_every_form_of_a_canary() -> None:
     """The search itself: raw, partial, JSON-escaped and base64 forms are all found."""
     c = Canaries()
     value = c.new(non_ascii())
@@ -492,7 +492,7 @@ def test_search_finds_every_form_of_a_canary():
     assert not c.find(mask_value(big)) and not c.find(f"{uuid.uuid4().hex} vault:v1:abc")
 
 
-def test_no_canary_in_api_responses(workload: Workload):
+def test_no_canary_in_api_responses(workload: Workload) -> None:
     seen = {
         f"{r.method} {r.url} -> {r.status}": workload.canaries.find(r.headers + "\n" + r.body)
         for r in workload.responses
@@ -502,7 +502,7 @@ def test_no_canary_in_api_responses(workload: Workload):
     assert not any(seen.values()), report(seen)
 
 
-def test_no_canary_in_log_output(workload: Workload):
+def test_no_canary_in_log_output(workload: Workload) -> None:
     logs = workload.logs
     text = "\n".join(logs.lines)
     # The capture works: SQL with its parameters and rows, uvicorn, the facade's Vault calls.
@@ -515,7 +515,7 @@ def test_no_canary_in_log_output(workload: Workload):
     assert not any(found.values()), report(found)
 
 
-def test_no_canary_in_the_database(workload: Workload):
+def test_no_canary_in_the_database(workload: Workload) -> None:
     dump = database_dump(workload.database_url)
     assert {"secret", "audit_event", "user", "api_token", "organization"} <= set(dump), dump.keys()
     assert sorted(row["name"] for row in dump["secret"]) == ["ALPHA_KEY", "BRAVO_RENAMED"]
@@ -535,7 +535,7 @@ def test_no_canary_in_the_database(workload: Workload):
     assert not any(found.values()), report(found)
 
 
-def test_no_canary_in_any_kv_version_or_vault_log(workload: Workload):
+def test_no_canary_in_any_kv_version_or_vault_log(workload: Workload) -> None:
     root = hvac.Client(workload.vault.addr, token=workload.vault.root_token)
     entries = walk_kv(root)
     org_paths = [e.path for e in entries if e.path.startswith(f"orgs/{workload.org}/")]
@@ -552,7 +552,7 @@ def test_no_canary_in_any_kv_version_or_vault_log(workload: Workload):
     assert not any(found.values()), report(found)
 
 
-def test_kv_holds_only_transit_ciphertext_of_current_values(workload: Workload):
+def test_kv_holds_only_transit_ciphertext_of_current_values(workload: Workload) -> None:
     """Every KV value is ciphertext; this org's decrypt (root) to exactly its current values."""
     root = hvac.Client(workload.vault.addr, token=workload.vault.root_token)
     entries = {e.path: e for e in walk_kv(root)}
@@ -573,7 +573,7 @@ def test_kv_holds_only_transit_ciphertext_of_current_values(workload: Workload):
                     large = entries.get(item.ref)
                     large_data = large and large.versions.get(str(large.current_version))
                     ct = large_data.get("ct") if large_data else None
-                if not layout.is_ciphertext(ct):
+                if ct is None or not layout.is_ciphertext(ct):
                     problems.append(f"{path}/{name}: {str(ct)[:40]!r} is not Transit ciphertext")
                 elif parts[1] == workload.org:
                     held.setdefault(name, {})[parts[2]] = decrypt(root, parts[1], parts[2], ct)
@@ -608,7 +608,7 @@ def test_kv_holds_only_transit_ciphertext_of_current_values(workload: Workload):
         pytest.fail(f"Vault holds {shape(held)}, expected {shape(current)}; equal: {same}")
 
 
-def test_old_kv_versions_are_destroyed(workload: Workload):
+def test_old_kv_versions_are_destroyed(workload: Workload) -> None:
     """`max_versions = 1`: after an update, an earlier version of a document is gone (404)."""
     root = hvac.Client(workload.vault.addr, token=workload.vault.root_token)
     entries = walk_kv(root)
@@ -622,7 +622,7 @@ def test_old_kv_versions_are_destroyed(workload: Workload):
     assert read_version(root, dev_index, updated.current_version) is not None
 
 
-def test_masks_reveal_only_what_the_spec_allows(workload: Workload):
+def test_masks_reveal_only_what_the_spec_allows(workload: Workload) -> None:
     dump = database_dump(workload.database_url)
     problems = []
     for row in dump["secret"]:
@@ -650,7 +650,7 @@ def test_masks_reveal_only_what_the_spec_allows(workload: Workload):
     assert not problems, "\n".join(problems)
 
 
-def test_api_tokens_stay_out_of_logs_database_and_vault(workload: Workload):
+def test_api_tokens_stay_out_of_logs_database_and_vault(workload: Workload) -> None:
     """Not a value, but a credential: the bearer tokens appear in no log and no table."""
     text = "\n".join(workload.logs.lines)
     dump = json.dumps(database_dump(workload.database_url), default=str)

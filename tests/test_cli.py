@@ -83,7 +83,7 @@ def succeeds(result: Any) -> Any:
     return result
 
 
-def fails(result: subprocess.CompletedProcess[str], *words: str) -> None:
+def fails(result: Outcome | subprocess.CompletedProcess[str], *words: str) -> None:
     """A clear failure: non-zero exit, nothing on stdout, the words on stderr, no traceback."""
     assert result.returncode != 0, shown(result)
     assert result.stdout == "", shown(result)
@@ -102,11 +102,12 @@ def shell_lines(result: Outcome | subprocess.CompletedProcess[str]) -> dict[str,
 # --- database, organizations, users, tokens -------------------------------------------------
 
 
-def test_setting_up_an_organization(database_url: str, vault: Any, tmp_path: Path) -> None:
+def test_setting_up_an_organization(empty_database_url: str, vault: Any, tmp_path: Path) -> None:
     from conftest import settings_for
 
     from vaultfront.app import create_app
 
+    database_url = empty_database_url  # `db upgrade` creates the tables
     env = clean_env(VAULTFRONT_DATABASE_URL=database_url)
     result = succeeds(vaultfront("db", "upgrade", env=env, cwd=tmp_path))
     assert result.stdout == "", shown(result)

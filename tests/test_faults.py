@@ -257,7 +257,9 @@ def bring_back(bao: VaultServer) -> None:
 
 
 @pytest.mark.parametrize("outage", ["stopped", "sealed"])
-def test_vault_down_create_update_rename_delete(fw: World, bao_up: VaultServer, outage: str):
+def test_vault_down_create_update_rename_delete(
+    fw: World, bao_up: VaultServer, outage: str
+) -> None:
     """Every write answers 503 with its message, changes nothing, and works once Vault is back."""
     w, org = fw, fw.org
     a = w.create(name="ALPHA", values={"development": canary("a-dev"), "production": "p" * 40})
@@ -321,7 +323,7 @@ def trigger_before(
         if target == env and "TRIGGERED" not in applied:
             applied.append("TRIGGERED")
             action()
-        result = real(self, org, target, *args, **kwargs)  # type: ignore[arg-type]
+        result = real(self, org, target, *args, **kwargs)
         applied.append(str(target))
         return result
 
@@ -343,7 +345,7 @@ def fault_request(w: World, op: str, secret: dict[str, Any]) -> tuple[str, str, 
     return "DELETE", f"{base}/{secret['id']}", None, 204
 
 
-EXPECTED_AFTER = {
+EXPECTED_AFTER: dict[str, dict[str, dict[str, str]]] = {
     "create": {
         "development": {"ALPHA": "dev-old", "ECHO": "dev-new-1"},
         "staging": {"ALPHA": "staging-old"},
@@ -371,7 +373,7 @@ def committed_or_before(
 @pytest.mark.parametrize("op", ["create", "update", "delete"])
 def test_vault_lost_between_two_index_writes(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, op: str, outage: str
-):
+) -> None:
     """The database committed and development's index is written, then Vault goes away
     before production's.
 
@@ -420,7 +422,9 @@ def deny_production_writes(bao: VaultServer, org: str) -> None:
 
 
 @pytest.mark.parametrize("op", ["create", "update", "delete"])
-def test_vault_refuses_production_index_after_development(fw: World, bao_up: VaultServer, op: str):
+def test_vault_refuses_production_index_after_development(
+    fw: World, bao_up: VaultServer, op: str
+) -> None:
     """Committed, development written, production refused (403): the write stands, the
     change waits in the outbox (logged), and production's executor keeps reading its
     committed value from before until the policy is repaired; then recovery finishes."""
@@ -536,7 +540,7 @@ def count_index_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     def spy(self: VaultStore, org: str, env: str, *args: Any, **kwargs: Any) -> Any:
         written.append(env)
-        return real(self, org, env, *args, **kwargs)  # type: ignore[arg-type]
+        return real(self, org, env, *args, **kwargs)
 
     monkeypatch.setattr(VaultStore, "write_index", spy)
     return written
@@ -545,7 +549,7 @@ def count_index_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.mark.parametrize("op", ["create", "update", "delete"])
 def test_database_fails_at_commit(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, op: str
-):
+) -> None:
     """COMMIT fails (after the values were encrypted): 500, Vault was never written,
     nothing is left anywhere, and the lock is released."""
     w, org = fw, fw.org
@@ -655,7 +659,7 @@ def crash_before_outbox_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("op", ["create", "update", "delete"])
 def test_crash_before_commit_is_rolled_back(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, op: str
-):
+) -> None:
     """Encrypted, rows flushed, the process dies before COMMIT: the database rolls back, and
     Vault was never written, so there is nothing to repair."""
     w, org = fw, fw.org
@@ -692,7 +696,7 @@ CRASHES_AFTER_COMMIT = {
 @pytest.mark.parametrize("op", ["create", "update", "delete"])
 def test_crash_after_commit_keeps_the_committed_state(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, op: str, crash: str
-):
+) -> None:
     """Database committed, Vault not (or not wholly) written when the process dies: the
     outbox keeps the change, an executor reads per environment the value from before or the
     committed one, and recovery (here: the next write to the organization) finishes it."""
@@ -749,7 +753,7 @@ def wait_for_empty_outbox(w: World, timeout: float = 20) -> float:
 
 def test_restarted_app_recovers_at_start_up(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     """The process dies right after a create committed; Vault restarts too; a new app
     applies the change on start-up."""
     w, org = fw, fw.org
@@ -775,7 +779,7 @@ def test_background_recovery_waits_for_unseal(
     bao_up: VaultServer,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-):
+) -> None:
     """Started while Vault is sealed, the app postpones recovery and applies after unseal."""
     w, org = fw, fw.org
     alpha = w.create(name="ALPHA", values={"development": "dev-old", "production": "prod-old"})
@@ -803,7 +807,7 @@ def test_background_recovery_waits_for_unseal(
 @pytest.mark.parametrize("outage", ["stopped", "sealed"])
 def test_vault_lost_after_the_commit_keeps_the_write(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch, outage: str
-):
+) -> None:
     """Vault goes away after the commit, before any index is written: the write stands.
 
     The answer is the success it is (the database committed). Until Vault is back and
@@ -827,7 +831,7 @@ def test_vault_lost_after_the_commit_keeps_the_write(
 
 def test_executor_never_sees_a_failed_create(
     fw: World, bao_up: VaultServer, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     """A create whose COMMIT fails was never decryptable by the executor."""
     from executor_helpers import executor_for
 

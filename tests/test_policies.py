@@ -12,6 +12,7 @@ import base64
 import re
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import hvac
@@ -165,9 +166,9 @@ def test_facade_cannot_weaken_keys_or_get_them_out(facade: hvac.Client) -> None:
         {"type": "rsa-4096"},
         {"type": "aes256-gcm96", "auto_rotate_period": "1h"},
     ):
-        assert refused(
-            lambda p=params: facade.adapter.post(f"/v1/{TRANSIT}/keys/{other}", json=p)
-        ), params
+        assert refused(partial(facade.adapter.post, f"/v1/{TRANSIT}/keys/{other}", json=params)), (
+            params
+        )
     # ... nor turn them on later, nor allow deletion, nor trim old versions.
     assert refused(
         lambda: facade.adapter.post(f"/v1/{TRANSIT}/keys/{key}/config", json={"exportable": True})

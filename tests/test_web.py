@@ -39,7 +39,7 @@ def _app() -> Starlette:
     )
 
 
-def _session_cookie(response: Response) -> str:
+def _session_cookie(response: httpx.Response) -> str:
     (header,) = [v for v in response.headers.get_list("set-cookie") if "vaultfront_session" in v]
     return header
 

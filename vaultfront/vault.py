@@ -95,8 +95,9 @@ def http_session(addr: str) -> requests.Session:
 class VaultStore:
     """The facade's session with Vault: AppRole (or token) login, renewal, and the calls."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self._clock = clock  # when to renew the token; tests drive it instead of waiting
         self.kv = settings.kv_mount
         self.transit = settings.transit_mount
         self._client = hvac.Client(
@@ -120,7 +121,7 @@ class VaultStore:
                     role_id=s.vault_role_id, secret_id=s.vault_secret_id, use_token=True
                 )["auth"]
             ttl = float(auth.get("lease_duration") or 0)
-            self._renew_at = time.monotonic() + ttl * (1 - RENEW_FRACTION) if ttl else None
+            self._renew_at = self._clock() + ttl * (1 - RENEW_FRACTION) if ttl else None
         elif s.vault_token:
             self._client.token = s.vault_token
             self._renew_at = None
@@ -139,7 +140,7 @@ class VaultStore:
             if ttl < 60:
                 self._login()
             else:
-                self._renew_at = time.monotonic() + ttl * (1 - RENEW_FRACTION)
+                self._renew_at = self._clock() + ttl * (1 - RENEW_FRACTION)
         except (hvac.exceptions.VaultError, requests.exceptions.RequestException):
             self._login()
 
@@ -147,7 +148,7 @@ class VaultStore:
         with self._lock:
             if not self._logged_in:
                 self._login()
-            elif self._renew_at is not None and time.monotonic() >= self._renew_at:
+            elif self._renew_at is not None and self._clock() >= self._renew_at:
                 self._renew()
         return self._client
 

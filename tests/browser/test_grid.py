@@ -88,11 +88,12 @@ def test_sorting_by_a_column_header(new_context: ContextFactory, live_server: Li
 
     def shown() -> list[str]:
         # The row model's order (the DOM order of a virtualised grid is not the visual one).
-        return page.evaluate(
+        in_row_order: list[str] = page.evaluate(
             """() => [...document.querySelectorAll('#secrets-grid .ag-row[row-id]')]
                  .sort((a, b) => a.getAttribute('row-index') - b.getAttribute('row-index'))
                  .map(row => row.querySelector('[col-id="name"]').textContent)"""
         )
+        return in_row_order
 
     assert shown() == sorted(names)
     header = page.locator('.ag-header-cell[col-id="name"]')

@@ -8,6 +8,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -336,6 +337,10 @@ def _attack_page(app: str, marker: str) -> str:
 
 
 @pytest.mark.parametrize("kind", ["cross-site", "same-site-other-port"])
+def is_post_to(url: str, response: Response) -> bool:
+    return response.request.method == "POST" and response.url == url
+
+
 def test_a_cross_site_form_or_fetch_cannot_change_anything(
     kind: str, new_context: ContextFactory, live_server: LiveServer, attacker: AttackerSite
 ) -> None:
@@ -366,7 +371,7 @@ def test_a_cross_site_form_or_fetch_cannot_change_anything(
     page.goto(f"{evil}/{marker}")
     for form, path in ATTACK_FORMS.items():
         url = live_server.url + path
-        with page.expect_response(lambda r, url=url: r.request.method == "POST" and r.url == url):
+        with page.expect_response(partial(is_post_to, url)):
             page.evaluate("id => document.getElementById(id).submit()", form)
     fetches = page.evaluate(
         """async ([app, marker]) => {
