@@ -187,7 +187,7 @@ def test_an_executor_polling_vault_never_decrypts_a_failed_write(
         # The process dies after encrypting and flushing, before COMMIT.
         svc: SecretService = w.app.state.secrets
 
-        def dies(self: SecretService, session: Any, org_id: int, changes: Any) -> None:
+        def dies(self: SecretService, session: Any, org: Any, changes: Any) -> None:
             raise Crash()
 
         monkeypatch.setattr(SecretService, "_commit", dies)
@@ -351,11 +351,11 @@ def test_reads_and_other_organizations_go_on_while_a_write_is_stuck_on_vault(
         else:
             real_apply = Outbox.apply
 
-            def apply_stuck(self: Outbox, org_id: int) -> int:
+            def apply_stuck(self: Outbox, org_id: int, batch: Any = None) -> int:
                 if not inside.is_set():
                     pausable.pause()
                     inside.set()
-                return real_apply(self, org_id)
+                return real_apply(self, org_id, batch)
 
             monkeypatch.setattr(Outbox, "apply", apply_stuck)
 

@@ -35,11 +35,9 @@ def make_engine(url: str) -> Engine:
         # Connections to a SQLite file are cheap; the pool is sized so that every worker
         # thread can hold its request's connection and take a second one (the write's
         # transaction, a token's last use) without waiting for another thread to finish.
+        pool = {"pool_size": 20, "max_overflow": 100} if path and path != ":memory:" else {}
         engine = sa.create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=20,
-            max_overflow=100,
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
         )
 
         @event.listens_for(engine, "connect")

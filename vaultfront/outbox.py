@@ -117,11 +117,19 @@ def applied_id(mark: str, epoch: str) -> int:
     return int(number)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Org:
     id: int
     slug: str
     epoch: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    """An organization's outbox rows, in id order, as one write listed them."""
+
+    org: _Org
+    rows: list[Pending]
 
 
 class Outbox:
@@ -168,24 +176,48 @@ class Outbox:
 
     # --- after the commit -----------------------------------------------------------------
 
-    def apply(self, org_id: int) -> int:
+    def pending(self, session: Session, org: Organization) -> Batch:
+        """The organization's outbox rows, read inside the write's own transaction (which
+        holds the organization's lock, so they are exactly the rows committed before it
+        plus its own): the write then applies them without reading them again."""
+        assert org.id is not None
+        rows = session.exec(
+            select(OutboxEntry).where(OutboxEntry.org_id == org.id).order_by(col(OutboxEntry.id))
+        ).all()
+        return Batch(_Org(org.id, org.slug, org.vault_epoch), [Pending.from_row(r) for r in rows])
+
+    def apply(self, org_id: int, batch: Batch | None = None) -> int:
         """Write every committed change of the organization into Vault, in commit order.
 
-        Returns how many outbox rows were applied. Raises `VaultUnavailable` when Vault
-        cannot take them now; the rows stay and a later call finishes them.
+        `batch`: the rows as the committing write listed them (`pending`); without it they
+        are read. Returns how many outbox rows were applied. Raises `VaultUnavailable` when
+        Vault cannot take them now; the rows stay and a later call finishes them.
         """
         with self._lock_for(org_id):
-            org, rows, garbage = self._load(org_id)
-            if org is None:
-                return 0
+            garbage = False
+            if batch is None:
+                org, rows, left = self._load(org_id)
+                if org is None:
+                    return 0
+                garbage = bool(left)
+            else:
+                org, rows = batch.org, batch.rows
             if rows:
                 last = rows[-1].id
-                for env in layout.ENVIRONMENTS:
-                    touching = [row for row in rows if env in row.changes]
-                    if touching:
-                        self._apply_env(org, env, touching, last)
+                touched = [
+                    env for env in layout.ENVIRONMENTS if any(env in r.changes for r in rows)
+                ]
+                # The environments' documents are independent: written side by side.
+                garbage |= any(
+                    self.store.each(
+                        lambda env: self._apply_env(
+                            org, env, [r for r in rows if env in r.changes], last
+                        ),
+                        touched,
+                    )
+                )
                 self._delete_rows([row.id for row in rows])
-            if rows or garbage:
+            if garbage:
                 self._collect_garbage(org)
             return len(rows)
 
@@ -233,15 +265,16 @@ class Outbox:
 
     def _apply_env(
         self, org: _Org, env: layout.Environment, rows: list[Pending], last: int
-    ) -> None:
-        """Bring one environment's index document up to `last` (check-and-set, retried)."""
+    ) -> bool:
+        """Bring one environment's index document up to `last` (check-and-set, retried).
+        True when it left out-of-line values to destroy."""
         key = (org.slug, env)
         for _ in range(CAS_ATTEMPTS):
             snapshot = self._snapshot(org.slug, env)
             done = applied_id(snapshot.applied, org.epoch)
             todo = [row for row in rows if row.id > done]
             if not todo:
-                return
+                return False
             entries, garbage = self._changed(org, env, snapshot, todo)
             if garbage:
                 self._record_garbage(org.id, garbage)
@@ -249,7 +282,7 @@ class Outbox:
                 self._snapshots[key] = self.store.write_index(
                     org.slug, env, entries, snapshot.cas, applied_mark(org.epoch, last)
                 )
-                return
+                return bool(garbage)
             except IndexChanged:
                 # Another process wrote the document since we read it: read it again.
                 self._snapshots.pop(key, None)

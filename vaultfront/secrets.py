@@ -23,7 +23,7 @@ from vaultfront import layout
 from vaultfront.db import Database
 from vaultfront.errors import Invalid, NameTaken, NotFound, VaultUnavailable, VersionConflict
 from vaultfront.masks import mask_value
-from vaultfront.models import AuditEvent, Membership, Secret, User, utcnow
+from vaultfront.models import AuditEvent, Membership, Organization, Secret, User, utcnow
 from vaultfront.outbox import ChangeKind, EnvChange, Outbox
 from vaultfront.permissions import (
     Actor,
@@ -174,14 +174,16 @@ class SecretService:
         one connection at a time from here on.
         """
         session.commit()
-        sealed: dict[layout.Environment, tuple[str, str] | None] = {}
-        for env, value in values.items():
+        envs = list(values)
+
+        def seal(env: layout.Environment) -> tuple[str, str] | None:
+            value = values[env]
             if value is None:
-                sealed[env] = None
-            else:
-                (ciphertext,) = self.store.encrypt_many(org, env, [value])
-                sealed[env] = (ciphertext, mask_value(value))
-        return sealed
+                return None
+            (ciphertext,) = self.store.encrypt_many(org, env, [value])
+            return ciphertext, mask_value(value)
+
+        return dict(zip(envs, self.store.each(seal, envs), strict=True))
 
     def _audit(
         self, session: Session, actor: Actor, action: str, secret: Secret, detail: str
@@ -205,7 +207,7 @@ class SecretService:
             session.rollback()
             raise NameTaken(name) from None
 
-    def _commit(self, session: Session, org_id: int, changes: list[EnvChange]) -> None:
+    def _commit(self, session: Session, org: Organization, changes: list[EnvChange]) -> None:
         """Commit (the write's commit point), then apply the change to Vault.
 
         The commit releases the organization's lock before any Vault call. If Vault cannot
@@ -214,11 +216,12 @@ class SecretService:
         and the next write to the organization, the start-up or the background pass
         applies it.
         """
+        batch = self.outbox.pending(session, org) if changes else None
         session.commit()
-        if not changes:
+        if batch is None:
             return
         try:
-            self.outbox.apply(org_id)
+            self.outbox.apply(batch.org.id, batch)
         except VaultUnavailable as exc:
             log.warning("change committed; Vault applies it at the next pass: %s", exc.message)
         except SQLAlchemyError as exc:
@@ -263,7 +266,7 @@ class SecretService:
                 version=secret.version,
                 changes=changes,
             )
-            self._commit(ws, org_id, changes)
+            self._commit(ws, actor.org, changes)
         return detail_json(secret, actor.user, actor)
 
     def update(
@@ -322,7 +325,7 @@ class SecretService:
                 version=version,
                 changes=changes,
             )
-            self._commit(ws, secret.org_id, changes)
+            self._commit(ws, actor.org, changes)
         return detail_json(secret, owner, actor)
 
     @staticmethod
@@ -380,4 +383,4 @@ class SecretService:
                 version=secret.version + 1,
                 changes=changes,
             )
-            self._commit(ws, secret.org_id, changes)
+            self._commit(ws, actor.org, changes)
