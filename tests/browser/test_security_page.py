@@ -336,11 +336,11 @@ def _attack_page(app: str, marker: str) -> str:
 </body></html>"""
 
 
-@pytest.mark.parametrize("kind", ["cross-site", "same-site-other-port"])
 def is_post_to(url: str, response: Response) -> bool:
     return response.request.method == "POST" and response.url == url
 
 
+@pytest.mark.parametrize("kind", ["cross-site", "same-site-other-port"])
 def test_a_cross_site_form_or_fetch_cannot_change_anything(
     kind: str, new_context: ContextFactory, live_server: LiveServer, attacker: AttackerSite
 ) -> None:
