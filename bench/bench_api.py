@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from conftest import VaultInstance, populate, settings_for
 
 from vaultfront import vault_admin as operator
-from vaultfront.app import create_app
 from vaultfront.devserver import free_port, start_dev_server
+from vaultfront.web.app import create_app
 
 ROUNDS = 200
 

@@ -20,11 +20,11 @@ import hvac
 import uvicorn
 
 from vaultfront import cli, operator
-from vaultfront.app import create_app
 from vaultfront.config import Settings
 from vaultfront.db import Database
 from vaultfront.devserver import free_port, start_dev_server
-from vaultfront.tokens import create_token
+from vaultfront.service.tokens import create_token
+from vaultfront.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

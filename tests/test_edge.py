@@ -27,8 +27,8 @@ from sqlalchemy import event
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from vaultfront.app import MAX_HEADER_BYTES, create_app
 from vaultfront.errors import DatabaseUnavailable
+from vaultfront.web.app import MAX_HEADER_BYTES, create_app
 
 ANY = object()
 DEEP = 100_000

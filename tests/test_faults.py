@@ -32,16 +32,17 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 from vault_server import VaultServer, start_vault_server
 
-from vaultfront import app as app_module
-from vaultfront import auth, layout, schemas
+from vaultfront import layout, schemas
 from vaultfront import vault_admin as operator
-from vaultfront.app import create_app
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.errors import VaultUnavailable
 from vaultfront.models import User
-from vaultfront.outbox import Outbox
-from vaultfront.secrets import SecretService
-from vaultfront.vault import VaultStore
+from vaultfront.service import members
+from vaultfront.service.outbox import Outbox
+from vaultfront.service.secrets import SecretService
+from vaultfront.store.vault import VaultStore
+from vaultfront.web import app as app_module
+from vaultfront.web.app import create_app
 
 pytestmark = pytest.mark.faults
 
@@ -95,9 +96,9 @@ def instance(bao: VaultServer) -> VaultInstance:
 def populate_owner(database_url: str, org: str) -> dict[str, str]:
     """The organization and its owner (a member) with an API token; no password, so no
     argon2 hashing: these tests are about Vault, not people."""
-    from vaultfront import tokens as token_store
     from vaultfront.cli import create_org, create_user
     from vaultfront.db import Database
+    from vaultfront.service import tokens as token_store
 
     database = Database(database_url)
     database.upgrade()
@@ -614,7 +615,7 @@ def act(w: World, who: str, work: Callable[[SecretService, Any, Any], Any]) -> A
     email = f"{who}@example.com"
     with svc.db.session() as session:
         user = session.exec(select(User).where(User.email == email)).one()
-        actor = auth.actor_for(session, user, w.org)
+        actor = members.actor_for(session, user, w.org)
         return work(svc, session, actor)
 
 

@@ -14,8 +14,8 @@ import pytest
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from vaultfront.app import create_app
 from vaultfront.config import Settings
+from vaultfront.web.app import create_app
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

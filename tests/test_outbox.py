@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from vaultfront.models import OutboxEntry
-from vaultfront.outbox import (
+from vaultfront.service.outbox import (
     ChangeKind,
     EnvChange,
     Pending,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vaultfront.throttle import LoginThrottle, Refusal
+from vaultfront.web.throttle import LoginThrottle, Refusal
 
 
 class FakeClock:

@@ -12,7 +12,7 @@ from vaultfront import layout
 from vaultfront import vault_admin as operator
 from vaultfront.config import Settings
 from vaultfront.errors import VaultUnavailable
-from vaultfront.vault import VaultStore
+from vaultfront.store.vault import VaultStore
 
 
 class FakeClock:

@@ -20,8 +20,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from vaultfront import web
 from vaultfront.config import Settings
+from vaultfront.web import pages as web
 
 
 def _app() -> Starlette:
@@ -103,7 +103,7 @@ def test_login_only_returns_to_local_paths(target: str | None, expected: str) ->
 
 @pytest.mark.parametrize("path", ["/boom", "/api/boom"])
 def test_an_unexpected_error_is_a_500_with_the_security_headers(path: str) -> None:
-    from vaultfront.app import create_app
+    from vaultfront.web.app import create_app
 
     settings = Settings(
         database_url="sqlite://", vault_addr="http://127.0.0.1:9", secret_key="k" * 32
@@ -133,9 +133,9 @@ def test_an_unexpected_error_is_a_500_with_the_security_headers(path: str) -> No
 def test_the_sixth_failed_sign_in_for_an_email_is_refused_without_checking_the_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vaultfront import accounts, auth
-    from vaultfront.app import create_app
     from vaultfront.db import Database
+    from vaultfront.service import accounts, passwords
+    from vaultfront.web.app import create_app
 
     database_url = f"sqlite:///{tmp_path / 'vaultfront.db'}"
     database = Database(database_url)
@@ -147,13 +147,13 @@ def test_the_sixth_failed_sign_in_for_an_email_is_refused_without_checking_the_p
         database_url=database_url, vault_addr="http://127.0.0.1:9", secret_key="k" * 32
     )
     checked: list[str] = []
-    real_verify = auth.verify_password_login
+    real_verify = passwords.verify_password_login
 
     def counting_verify(session: Any, email: str, password: str) -> Any:
         checked.append(email)
         return real_verify(session, email, password)
 
-    monkeypatch.setattr(auth, "verify_password_login", counting_verify)
+    monkeypatch.setattr(passwords, "verify_password_login", counting_verify)
 
     with TestClient(create_app(settings, background_recovery=False)) as client:
         csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
@@ -224,9 +224,9 @@ class TokensPage:
 @pytest.fixture
 def tokens_page(tmp_path: Path) -> Iterator[TokensPage]:
     """Ann, a member of two organizations, signed in to the page (no Vault needed here)."""
-    from vaultfront import accounts
-    from vaultfront.app import create_app
     from vaultfront.db import Database
+    from vaultfront.service import accounts
+    from vaultfront.web.app import create_app
 
     database_url = f"sqlite:///{tmp_path / 'vaultfront.db'}"
     database = Database(database_url)

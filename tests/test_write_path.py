@@ -31,17 +31,18 @@ from sqlmodel import select
 from starlette.applications import Starlette
 from test_faults import defuse_commit_bomb, plant_commit_bomb
 
-from vaultfront import auth, layout, schemas
-from vaultfront import tokens as token_store
-from vaultfront import vault as vault_module
+from vaultfront import layout, schemas
 from vaultfront import vault_admin as operator
-from vaultfront.app import create_app
 from vaultfront.config import DEFAULT_KV_MOUNT, DEFAULT_TRANSIT_MOUNT
 from vaultfront.devserver import DevServer, free_port, start_dev_server
 from vaultfront.models import Organization, Secret, User
-from vaultfront.outbox import Outbox
-from vaultfront.secrets import SecretService
-from vaultfront.vault import VaultStore
+from vaultfront.service import members
+from vaultfront.service import tokens as token_store
+from vaultfront.service.outbox import Outbox
+from vaultfront.service.secrets import SecretService
+from vaultfront.store import vault as vault_module
+from vaultfront.store.vault import VaultStore
+from vaultfront.web.app import create_app
 
 KV = DEFAULT_KV_MOUNT
 
@@ -193,7 +194,7 @@ def test_an_executor_polling_vault_never_decrypts_a_failed_write(
         monkeypatch.setattr(SecretService, "_commit", dies)
         with svc.db.session() as session:
             user = session.exec(select(User).where(User.email == "owner@example.com")).one()
-            actor = auth.actor_for(session, user, org)
+            actor = members.actor_for(session, user, org)
             for i in range(3):
                 value = canary(f"crashed-{i}") + ("w" * 6000 if i == 0 else "")
                 failed.add(value)

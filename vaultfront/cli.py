@@ -41,7 +41,7 @@ def __getattr__(name: str) -> Any:
     """`create_org` and `create_user`, moved to `vaultfront.accounts`: still importable
     from here, for the test fixtures written against them (lazily, see above)."""
     if name in ("create_org", "create_user"):
-        from vaultfront import accounts
+        from vaultfront.service import accounts
 
         return getattr(accounts, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -106,7 +106,7 @@ def orgs() -> None:
 @click.option("--name", help="Display name (defaults to the slug).")
 def orgs_create(slug: str, name: str | None) -> None:
     """Create an organization."""
-    from vaultfront import accounts
+    from vaultfront.service import accounts
 
     accounts.create_org(_database(), slug, name)
     say(f"created organization {slug}")
@@ -128,7 +128,7 @@ def users_create(
     email: str, org_slug: str, role: str, name: str | None, superadmin: bool, password_stdin: bool
 ) -> None:
     """Create a user, or add a membership to an existing one."""
-    from vaultfront import accounts
+    from vaultfront.service import accounts
 
     password = None
     if password_stdin:
@@ -154,8 +154,8 @@ def tokens() -> None:
 @click.option("--name", default="cli", help="A name to recognise the token by.")
 def tokens_create(email: str, name: str) -> None:
     """Print a new API token once, alone on stdout."""
-    from vaultfront import accounts
-    from vaultfront import tokens as token_service
+    from vaultfront.service import accounts
+    from vaultfront.service import tokens as token_service
 
     with _database().session() as session:
         user = accounts.user_by_email(session, email)
@@ -220,7 +220,7 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers > 1 and not os.environ.get("VAULTFRONT_SECRET_KEY"):
         fail("Set VAULTFRONT_SECRET_KEY: with several workers, sessions need one shared key.")
     uvicorn.run(
-        "vaultfront.app:create_app",
+        "vaultfront.web.app:create_app",
         factory=True,
         host=host,
         port=port,
@@ -247,10 +247,11 @@ def dev(host: str, port: int, data_dir: str) -> None:
     """The embedded default: OpenBao dev server + SQLite, a demo organization and an admin."""
     import uvicorn
 
-    from vaultfront import accounts, vault_admin
-    from vaultfront.app import create_app
+    from vaultfront import vault_admin
     from vaultfront.db import Database
     from vaultfront.devserver import DevServerError, start_dev_server
+    from vaultfront.service import accounts
+    from vaultfront.web.app import create_app
 
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)

@@ -38,11 +38,11 @@ from playwright.sync_api import Error as PlaywrightError
 
 from browser.helpers import ORGS, PASSWORD, PEOPLE, TIMEOUT_MS, log_in, unique_name
 from vaultfront import cli
-from vaultfront.app import create_app
 from vaultfront.config import Settings
 from vaultfront.db import Database
 from vaultfront.devserver import free_port
-from vaultfront.tokens import create_token
+from vaultfront.service.tokens import create_token
+from vaultfront.web.app import create_app
 
 CHROMIUM = os.environ.get("VAULTFRONT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -137,7 +137,7 @@ class LoginThrottle:
 
     @staticmethod
     def email_key(email: str) -> str:
-        # Lowered as `auth.verify_password_login` looks users up.
+        # Lowered as `passwords.verify_password_login` looks users up.
         return email.strip().lower()[:MAX_KEY_LENGTH]
 
     def start(self, email: str, address: str) -> Refusal | None:

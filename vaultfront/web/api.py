@@ -19,11 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from vaultfront import auth, members, permissions, schemas
+from vaultfront import schemas
 from vaultfront.errors import Invalid, TooLarge
-from vaultfront.openapi import openapi_document
-from vaultfront.permissions import Actor, priority_of
-from vaultfront.secrets import SecretService
+from vaultfront.service import members, permissions
+from vaultfront.service.permissions import Actor, priority_of
+from vaultfront.service.secrets import SecretService
+from vaultfront.web import auth
+from vaultfront.web.openapi import openapi_document
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BODY_DIGITS = len(str(MAX_BODY_BYTES))
@@ -77,7 +79,7 @@ async def in_org(request: Request, work: Callable[[Session, Actor], Response]) -
     def run() -> Response:
         with request.app.state.db.session() as session:
             user = auth.authenticate(request, session)
-            actor = auth.actor_for(session, user, request.path_params["org"])
+            actor = members.actor_for(session, user, request.path_params["org"])
             return work(session, actor)
 
     return await run_in_threadpool(run)
@@ -99,7 +101,7 @@ async def me(request: Request) -> Response:
                     # a superadmin's pseudo-role "superadmin" never reaches the role table
                     "priority": priority_of(user, role),
                 }
-                for org, role in auth.memberships(session, user)
+                for org, role in members.memberships(session, user)
             ]
             return JSONResponse(
                 {

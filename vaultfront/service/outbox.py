@@ -39,7 +39,7 @@ from vaultfront import layout
 from vaultfront.db import Database
 from vaultfront.errors import VaultUnavailable
 from vaultfront.models import Organization, OutboxEntry, VaultGarbage
-from vaultfront.vault import IndexChanged, IndexSnapshot, VaultStore
+from vaultfront.store.vault import IndexChanged, IndexSnapshot, VaultStore
 
 log = logging.getLogger("vaultfront.outbox")
 

@@ -24,8 +24,9 @@ from vaultfront.db import Database
 from vaultfront.errors import Invalid, NameTaken, NotFound, VaultUnavailable, VersionConflict
 from vaultfront.masks import mask_value
 from vaultfront.models import AuditEvent, Membership, Organization, Secret, User, utcnow
-from vaultfront.outbox import ChangeKind, EnvChange, Outbox
-from vaultfront.permissions import (
+from vaultfront.schemas import CreateSecret, UpdateSecret
+from vaultfront.service.outbox import ChangeKind, EnvChange, Outbox
+from vaultfront.service.permissions import (
     Actor,
     can_edit,
     can_own,
@@ -33,8 +34,7 @@ from vaultfront.permissions import (
     require_create,
     require_edit,
 )
-from vaultfront.schemas import CreateSecret, UpdateSecret
-from vaultfront.vault import VaultStore
+from vaultfront.store.vault import VaultStore
 
 log = logging.getLogger("vaultfront.secrets")
 

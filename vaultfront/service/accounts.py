@@ -13,12 +13,12 @@ from typing import Final
 from sqlmodel import Session, select
 
 from vaultfront import layout
-from vaultfront.auth import hash_password
 from vaultfront.db import Database
 from vaultfront.errors import Invalid, NotFound
 from vaultfront.models import Membership, Organization, User
-from vaultfront.permissions import ROLE_PRIORITIES
 from vaultfront.schemas import is_text
+from vaultfront.service.passwords import hash_password
+from vaultfront.service.permissions import ROLE_PRIORITIES
 
 ROLES: Final = tuple(ROLE_PRIORITIES)  # viewer, member, admin
 MAX_NAME: Final = 200  # Organization.name and User.name

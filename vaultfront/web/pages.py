@@ -32,13 +32,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
-from vaultfront import api, auth, layout, permissions, tokens
+from vaultfront import layout
 from vaultfront.config import Settings
 from vaultfront.errors import Forbidden, Invalid, Unauthenticated
 from vaultfront.models import ApiToken, User
-from vaultfront.secrets import iso
-from vaultfront.throttle import LoginThrottle
-from vaultfront.websecurity import (
+from vaultfront.service import members, passwords, permissions, tokens
+from vaultfront.service.secrets import iso
+from vaultfront.web import api, auth
+from vaultfront.web.security import (
     CSRF_FIELD,
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -49,6 +50,7 @@ from vaultfront.websecurity import (
     csrf_token,
     rotate_csrf,
 )
+from vaultfront.web.throttle import LoginThrottle
 
 ERROR_TITLES = {
     400: "Bad request",
@@ -68,7 +70,7 @@ def templates_dir() -> Path:
     packaged = Path(str(resources.files("vaultfront"))) / "templates"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "templates"
+    return Path(__file__).resolve().parent.parent.parent / "templates"
 
 
 templates = Jinja2Templates(directory=templates_dir())
@@ -115,7 +117,7 @@ def _load_viewer(db: Session, user_id: int) -> Viewer | None:
         return None
     orgs = [
         OrgChoice(org.slug, org.name, role, permissions.priority_of(user, role) or 0)
-        for org, role in auth.memberships(db, user)  # a superadmin's lists every organization
+        for org, role in members.memberships(db, user)  # a superadmin's lists every organization
     ]
     return Viewer(user, orgs)
 
@@ -220,7 +222,7 @@ async def login_submit(request: Request) -> Response:
 
     def verify() -> int | None:
         with request.app.state.db.session() as db:
-            user = auth.verify_password_login(db, email, password)
+            user = passwords.verify_password_login(db, email, password)
             return user.id if user is not None else None
 
     user_id = await run_in_threadpool(verify)

@@ -27,7 +27,6 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vaultfront import api, web
 from vaultfront.config import Settings
 from vaultfront.db import Database
 from vaultfront.errors import (
@@ -37,12 +36,14 @@ from vaultfront.errors import (
     NotFound,
     VaultUnavailable,
 )
-from vaultfront.secrets import SecretService
-from vaultfront.throttle import LoginThrottle
-from vaultfront.vault import VaultStore
+from vaultfront.service.secrets import SecretService
+from vaultfront.store.vault import VaultStore
+from vaultfront.web import api
+from vaultfront.web import pages as web
+from vaultfront.web.throttle import LoginThrottle
 
 log = logging.getLogger("vaultfront.app")
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 RECOVERY_INTERVAL_SECONDS = 5.0
 MAX_HEADER_BYTES = 16 * 1024
 # SQLite's words for "another process holds the database" or "the file is gone": the
