@@ -1,7 +1,7 @@
 """Typed errors that carry their HTTP status and code (SPEC section 4).
 
 They are raised by services and turned into JSON (under /api) or HTML in one place,
-`vaultfront.app`. Messages are written for a person to act on, and never carry a value.
+`vaultfront.web.app`. Messages are written for a person to act on, and never carry a value.
 """
 
 from __future__ import annotations
@@ -84,6 +84,14 @@ class VaultUnavailable(AppError):
         "Vault cannot be reached or refused the request; nothing was written and nothing "
         "half-written is left. Try again in a moment."
     )
+
+
+class VaultRefused(VaultUnavailable):
+    """Vault answered, and said no (403): the facade's policy or token, not an outage."""
+
+
+class VaultUnreachable(VaultUnavailable):
+    """Vault did not answer, or cannot serve now (sealed, standby, rate limiting, ...)."""
 
 
 class DatabaseUnavailable(AppError):

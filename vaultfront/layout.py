@@ -1,8 +1,8 @@
 """Where vaultfront keeps things in Vault, and the format of what it keeps there.
 
-This module is pure (no I/O): the facade (`vaultfront.vault`) writes with it, the
+This module is pure (no I/O): the facade (`vaultfront.store.vault`) writes with it, the
 executor (`vaultfront.executor`) reads with it, and the operator commands
-(`vaultfront.operator`) scope policies with it. See `docs/design.md` for why.
+(`vaultfront.vault_admin`) scope policies with it. See `docs/design.md` for why.
 
 KV v2 mount (default `vaultfront`), configured with `max_versions = 1` so that a write
 destroys the previous version: no earlier value stays readable to anyone.

@@ -1,7 +1,7 @@
 """Operator actions with a privileged `VAULT_TOKEN`: `vaultfront vault bootstrap` and
 `vaultfront vault executor-role`.
 
-These never run with the facade's identity (that is `vaultfront.vault`): the client comes
+These never run with the facade's identity (that is `vaultfront.store.vault`): the client comes
 from `operator_client`, with the operator's own token. Everything here is idempotent:
 running bootstrap again keeps the mounts, rewrites the policies and issues a new
 secret_id. Vault's refusals, and a Vault that cannot be reached, become one

@@ -18,22 +18,10 @@ from typing import Any, Final
 
 from vaultfront.executor.client import HEADER_VALUE, Reply, TLSSettings, VaultHTTP
 from vaultfront.executor.errors import VaultDenied, VaultFailure, VaultUnreachable
+from vaultfront.vault_statuses import REFUSED_STATUSES, UNAVAILABLE_STATUSES
 
 #: Renew the token once this fraction of its lease has passed.
 RENEW_AFTER_FRACTION: Final = 2 / 3
-#: Statuses of a Vault that cannot serve now: rate limited (429), a DR secondary (472) or
-#: performance standby (473) asked for what it does not serve, not initialised (501),
-#: sealed or without a leader (503); 502 and 504 come from a proxy or load balancer in
-#: front of a Vault that does not answer.
-UNAVAILABLE_STATUSES: Final = {
-    429: "rate limiting requests",
-    472: "a disaster-recovery secondary",
-    473: "a performance standby",
-    501: "not initialised",
-    502: "not answering its proxy",
-    503: "sealed or without a leader",
-    504: "not answering its proxy in time",
-}
 
 
 class Session:
@@ -142,7 +130,7 @@ class Session:
         missing_ok: bool = False,
         batch: bool = False,
         refused: str | None = None,
-        refused_statuses: tuple[int, ...] = (403,),
+        refused_statuses: frozenset[int] = REFUSED_STATUSES,
     ) -> dict[str, Any] | None:
         """Vault's answer as its JSON body, or the error it means: the one place where
         statuses are translated.
@@ -218,7 +206,7 @@ class Session:
             action="complete the executor's AppRole login",
             path=path,
             refused="check VAULTFRONT_EXECUTOR_ROLE_ID and VAULTFRONT_EXECUTOR_SECRET_ID",
-            refused_statuses=(400, 403),
+            refused_statuses=REFUSED_STATUSES | {400},
         )
         auth = (body or {}).get("auth") or {}
         token = auth.get("client_token")

@@ -3,7 +3,7 @@ a user's memberships (the one place they are looked up).
 
 Read by the page's Owner field (transfer of ownership, an admin action); any member may
 list them, as any member sees the owners in the grid. Who may own is
-`vaultfront.permissions.can_own`, the same rule a transfer is checked against.
+`vaultfront.service.permissions.can_own`, the same rule a transfer is checked against.
 """
 
 from __future__ import annotations

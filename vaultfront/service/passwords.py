@@ -41,5 +41,3 @@ def verify_password_login(session: Session, email: str, password: str) -> User |
     except (VerificationError, InvalidHashError):
         return None
     return user if user and user.password_hash else None
-
-

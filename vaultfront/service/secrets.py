@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from vaultfront import layout
+from vaultfront.config import Settings
 from vaultfront.db import Database
 from vaultfront.errors import Invalid, NameTaken, NotFound, VaultUnavailable, VersionConflict
 from vaultfront.masks import mask_value
@@ -95,6 +96,11 @@ class SecretService:
         self.db = db
         self.store = store
         self.outbox = Outbox(db, store)
+
+    @classmethod
+    def connect(cls, settings: Settings) -> SecretService:
+        """The service over the configured database and Vault (the web app's, the CLI's)."""
+        return cls(Database(settings.database_url), VaultStore(settings))
 
     # --- reads ------------------------------------------------------------------------
 

@@ -25,8 +25,9 @@ import requests
 
 from vaultfront import layout
 from vaultfront.config import Settings
-from vaultfront.errors import VaultUnavailable
+from vaultfront.errors import VaultRefused, VaultUnavailable, VaultUnreachable
 from vaultfront.executor.client import TLSSettings, VaultHTTP
+from vaultfront.vault_statuses import REFUSED_STATUSES, UNAVAILABLE_STATUSES
 
 log = logging.getLogger("vaultfront.vault")
 T = TypeVar("T")
@@ -53,35 +54,70 @@ class IndexSnapshot:
     size: int
 
 
+class VaultStatusError(hvac.exceptions.VaultError):  # type: ignore[misc]
+    """Vault answered an error on the facade's own HTTP path (`VaultStore._fast`), with the
+    status kept, so that `translated` reads it in `vault_statuses`' table."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+#: hvac's exceptions by the status they stand for (hvac keeps the class, not the status).
+_HVAC_STATUSES: dict[type[Exception], int] = {
+    hvac.exceptions.Forbidden: 403,
+    hvac.exceptions.RateLimitExceeded: 429,
+    hvac.exceptions.VaultNotInitialized: 501,
+    hvac.exceptions.BadGateway: 502,
+    hvac.exceptions.VaultDown: 503,
+}
+
+
+def _status(exc: hvac.exceptions.VaultError) -> int | None:
+    if isinstance(exc, VaultStatusError):
+        return exc.status
+    return next((code for kind, code in _HVAC_STATUSES.items() if isinstance(exc, kind)), None)
+
+
 @contextmanager
 def translated(action: str) -> Iterator[None]:
-    """Turn hvac's and the network's errors into `VaultUnavailable`, with the cause."""
+    """Vault's answers and the network's failures as typed errors, in one place:
+    `VaultRefused` (a policy or token refusal), `VaultUnreachable` (no answer, sealed,
+    standby, ...), `VaultUnavailable` (anything else). Statuses mean what
+    `vaultfront.vault_statuses` says, for the facade and the executor alike."""
     try:
         yield
     except IndexChanged:
         raise
-    except hvac.exceptions.Forbidden as exc:
-        log.warning("vault refused: %s (%s)", action, type(exc).__name__)
-        raise VaultUnavailable(
-            f"Vault refused to {action} (permission denied); nothing was written. "
-            "Check the facade's Vault policy (`vaultfront vault bootstrap`)."
-        ) from None
-    except hvac.exceptions.VaultDown:
-        log.warning("vault sealed or down: %s", action)
-        raise VaultUnavailable(
-            f"Vault is sealed or in maintenance and could not {action}; nothing was written. "
-            "Try again once Vault is unsealed."
-        ) from None
-    except (requests.exceptions.RequestException, OSError, http.client.HTTPException) as exc:
-        log.warning("vault unreachable: %s (%s)", action, type(exc).__name__)
-        raise VaultUnavailable(
-            f"Vault cannot be reached to {action}; nothing was written. Try again in a moment."
-        ) from None
     except hvac.exceptions.VaultError as exc:
+        status = _status(exc)
+        if status in REFUSED_STATUSES:
+            log.warning("vault refused: %s (%s)", action, status)
+            raise VaultRefused(
+                f"Vault refused to {action} (permission denied); nothing was written. "
+                "Check the facade's Vault policy (`vaultfront vault bootstrap`)."
+            ) from None
+        if status == 503:
+            log.warning("vault sealed or down: %s", action)
+            raise VaultUnreachable(
+                f"Vault is sealed or in maintenance and could not {action}; nothing was "
+                "written. Try again once Vault is unsealed."
+            ) from None
+        if status in UNAVAILABLE_STATUSES:
+            log.warning("vault unavailable: %s (%s)", action, status)
+            raise VaultUnreachable(
+                f"Vault is unavailable ({UNAVAILABLE_STATUSES[status]}) and could not "
+                f"{action}; nothing was written. Try again in a moment."
+            ) from None
         log.warning("vault error: %s (%s)", action, type(exc).__name__)
         raise VaultUnavailable(
             f"Vault could not {action} ({type(exc).__name__}); nothing was written. "
             "Try again in a moment."
+        ) from None
+    except (requests.exceptions.RequestException, OSError, http.client.HTTPException) as exc:
+        log.warning("vault unreachable: %s (%s)", action, type(exc).__name__)
+        raise VaultUnreachable(
+            f"Vault cannot be reached to {action}; nothing was written. Try again in a moment."
         ) from None
 
 
@@ -207,11 +243,15 @@ class VaultStore:
             self._local.http = connection
         connection.token = self.client().token
         reply = connection.request(method, path, payload)
-        if reply.status >= 400:
+        if reply.status in (400, 403, 404):
+            # hvac's own classes, which the callers catch: a check-and-set or bad request,
+            # a refusal (log in again), nothing there.
             errors = reply.body.get("errors") if isinstance(reply.body, dict) else None
             raise hvac.exceptions.VaultError.from_status(
                 reply.status, reply.cause, errors=errors, method=method, url=path
             )
+        if reply.status >= 300:
+            raise VaultStatusError(reply.status, reply.cause)
         return reply.body
 
     def _can_log_in(self) -> bool:

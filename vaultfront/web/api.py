@@ -4,7 +4,7 @@ Each handler: read the body (size-capped) -> in a worker thread: authenticate, r
 organization membership, check the permission, and only then parse and validate the body,
 then call the service -> JSON. So a viewer's malformed PATCH gets 403, an outsider's 404,
 a caller without credentials 401, never 422 (SPEC section 4). Errors are raised, and
-rendered in one place (`vaultfront.app`).
+rendered in one place (`vaultfront.web.app`).
 """
 
 from __future__ import annotations

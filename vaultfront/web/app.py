@@ -1,6 +1,6 @@
 """The Starlette application: where a request enters, and where errors are rendered.
 
-`/api/...` is the JSON API (`vaultfront.api`), everything else the web page
+`/api/...` is the JSON API (`vaultfront.web.api`), everything else the web page
 (`vaultfront.web`). An `AppError` raised anywhere becomes JSON under /api and a page
 elsewhere; so does a database that cannot be reached (translated here, once, into
 `DatabaseUnavailable`); any other unexpected exception becomes a 500 that says nothing
@@ -28,7 +28,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaultfront.config import Settings
-from vaultfront.db import Database
 from vaultfront.errors import (
     AppError,
     DatabaseUnavailable,
@@ -37,7 +36,6 @@ from vaultfront.errors import (
     VaultUnavailable,
 )
 from vaultfront.service.secrets import SecretService
-from vaultfront.store.vault import VaultStore
 from vaultfront.web import api
 from vaultfront.web import pages as web
 from vaultfront.web.throttle import LoginThrottle
@@ -258,9 +256,8 @@ def _recover_forever(secrets: SecretService, stop: threading.Event) -> None:
 
 def create_app(settings: Settings | None = None, *, background_recovery: bool = True) -> Starlette:
     settings = settings or Settings.from_env()
-    db = Database(settings.database_url)
-    store = VaultStore(settings)
-    secrets = SecretService(db, store)
+    secrets = SecretService.connect(settings)
+    db = secrets.db
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -298,7 +295,7 @@ def create_app(settings: Settings | None = None, *, background_recovery: bool = 
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.vault = store
+    app.state.vault = secrets.store
     app.state.secrets = secrets
     app.state.login_throttle = LoginThrottle()  # per process: see docs/web.md
     return app

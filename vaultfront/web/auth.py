@@ -21,6 +21,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # don't write on every request
 
+
 def authenticate(request: Request, session: Session) -> User:
     """The user behind a request: a bearer token, or the session cookie (+ CSRF header)."""
     header = request.headers.get("authorization", "")

@@ -1,10 +1,10 @@
 """The web page (SPEC section 5): login, logout, the secrets grid and the API tokens page.
 
 Routes here parse and render, nothing more; errors are raised (`vaultfront.errors`) and
-rendered in one place, `vaultfront.app` (as a page with `render_error`, or as JSON for the
+rendered in one place, `vaultfront.web.app` (as a page with `render_error`, or as JSON for the
 tokens page's endpoints, `JSON_PATHS`). The grid page reads and writes secrets through
 the JSON API (`/api`, with the session cookie and `X-CSRF-Token`), so every permission rule
-is decided once, in `vaultfront.permissions`, for the page and for scripts alike. A route
+is decided once, in `vaultfront.service.permissions`, for the page and for scripts alike. A route
 that renders an organization checks membership first: a non-member gets the same 404 as
 for an organization that does not exist.
 
@@ -283,11 +283,11 @@ async def tokens_page(request: Request) -> Response:
 
 # JSON endpoints of the tokens page (`JSON_PATHS`): the session only (a token cannot mint
 # tokens), the CSRF header on the unsafe ones (`auth.authenticate`), bodies parsed like the
-# API's; errors are raised and rendered as JSON in `vaultfront.app`, like the API's.
+# API's; errors are raised and rendered as JSON in `vaultfront.web.app`, like the API's.
 
 
 def answers_json(path: str) -> bool:
-    """Whether a path outside /api answers JSON, errors included (`vaultfront.app`)."""
+    """Whether a path outside /api answers JSON, errors included (`vaultfront.web.app`)."""
     return any(path == prefix or path.startswith(prefix + "/") for prefix in JSON_PATHS)
 
 

@@ -5,7 +5,7 @@
   `--proxy-headers` sets from a trusted proxy). It holds `user_id` and `csrf`, never a
   secret value or a token: the cookie is signed, not encrypted.
 - CSRF: every unsafe request made with the session needs the session's `csrf` value, as the
-  `X-CSRF-Token` header (JSON calls, checked by `vaultfront.auth` and by the web routes) or
+  `X-CSRF-Token` header (JSON calls, checked by `vaultfront.web.auth` and by the web routes) or
   as the `csrf` form field (login, logout). SameSite=Lax is the second wall: a cross-site
   POST does not carry the cookie at all.
 - Headers on every response, /api included: a Content-Security-Policy whose scripts come
