@@ -47,6 +47,14 @@ log = logging.getLogger("vaultfront.outbox")
 CAS_ATTEMPTS: Final = 8
 
 
+class Operation(enum.StrEnum):
+    """What a write did to the secret as a whole (the outbox row's `kind`)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
 class ChangeKind(enum.Enum):
     SET = "set"  # a new value (ciphertext)
     CLEAR = "clear"  # the environment's value goes (a clear, or a delete)
@@ -155,7 +163,7 @@ class Outbox:
         *,
         org_id: int,
         secret_id: str,
-        kind: str,
+        kind: Operation,
         name: str,
         version: int,
         changes: list[EnvChange],
@@ -167,7 +175,7 @@ class Outbox:
                 OutboxEntry(
                     org_id=org_id,
                     secret_id=secret_id,
-                    kind=kind,
+                    kind=kind.value,
                     name=name,
                     version=version,
                     changes=encode_changes(changes),

@@ -26,7 +26,7 @@ from vaultfront.errors import Invalid, NameTaken, NotFound, VaultUnavailable, Ve
 from vaultfront.masks import mask_value
 from vaultfront.models import AuditEvent, Membership, Organization, Secret, User, utcnow
 from vaultfront.schemas import CreateSecret, UpdateSecret
-from vaultfront.service.outbox import ChangeKind, EnvChange, Outbox
+from vaultfront.service.outbox import ChangeKind, EnvChange, Operation, Outbox
 from vaultfront.service.permissions import (
     Actor,
     can_edit,
@@ -267,7 +267,7 @@ class SecretService:
                 ws,
                 org_id=org_id,
                 secret_id=secret.id,
-                kind="create",
+                kind=Operation.CREATE,
                 name=secret.name,
                 version=secret.version,
                 changes=changes,
@@ -326,7 +326,7 @@ class SecretService:
                 ws,
                 org_id=secret.org_id,
                 secret_id=secret.id,
-                kind="update",
+                kind=Operation.UPDATE,
                 name=new_name,
                 version=version,
                 changes=changes,
@@ -384,7 +384,7 @@ class SecretService:
                 ws,
                 org_id=secret.org_id,
                 secret_id=secret.id,
-                kind="delete",
+                kind=Operation.DELETE,
                 name=secret.name,
                 version=secret.version + 1,
                 changes=changes,
