@@ -3,8 +3,9 @@
     .venv/bin/python bench/bench_grid.py [--rows 10000] [--runs 5]
 
 Starts OpenBao, SQLite and the app (scripts/liveapp.py), then seeds the rows straight into
-the metadata table: the grid reads only metadata (names, flags, masks), so the bench skips
-Vault for the seeding; nothing it measures touches Vault. Each run opens the page in a
+the metadata tables (`secret`, `secret_value`): the grid reads only metadata (names, which
+environments are set), so the bench skips Vault for the seeding; nothing it measures
+touches Vault. Each run opens the page in a
 fresh browser context (cold cache) and reports, from the navigation's start:
 
 - first rows: the first animation frame in which the grid shows a row;
@@ -30,9 +31,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from liveapp import CHROMIUM, CHROMIUM_ARGS, PASSWORD, live_app
 
-from vaultfront.models import Organization, Secret, User
+from vaultfront.models import Organization, Secret, SecretValue, User
 
 EMAIL = "bench@example.com"
+
+
+#: env -> (every how many rows it is set, its mask): every row has development, every
+#: second row staging, every third production.
+SEEDED_VALUES = {
+    "development": (1, "dev_***abcd"),
+    "staging": (2, "stg_***abcd"),
+    "production": (3, "prd_***abcd"),
+}
 
 
 def seed_rows(app: object, count: int) -> None:
@@ -51,16 +61,17 @@ def seed_rows(app: object, count: int) -> None:
                 "created_at": start + timedelta(minutes=index),
                 "updated_at": start + timedelta(minutes=index),
                 "version": 1,
-                "development_set": True,
-                "development_mask": "dev_***abcd",
-                "staging_set": index % 2 == 0,
-                "staging_mask": "stg_***abcd" if index % 2 == 0 else None,
-                "production_set": index % 3 == 0,
-                "production_mask": "prd_***abcd" if index % 3 == 0 else None,
             }
             for index in range(count)
         ]
+        values = [
+            {"secret_id": row["id"], "environment": env, "mask": mask}
+            for index, row in enumerate(rows)
+            for env, (every, mask) in SEEDED_VALUES.items()
+            if index % every == 0
+        ]
         session.execute(insert(Secret), rows)
+        session.execute(insert(SecretValue), values)
         session.commit()
 
 

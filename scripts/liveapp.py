@@ -19,7 +19,7 @@ import httpx
 import hvac
 import uvicorn
 
-from vaultfront import cli, operator
+from vaultfront import cli, vault_admin
 from vaultfront.config import Settings
 from vaultfront.db import Database
 from vaultfront.devserver import free_port, start_dev_server
@@ -62,7 +62,7 @@ def live_app(
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
     try:
-        creds = operator.bootstrap(hvac.Client(bao.addr, token=bao.root_token))
+        creds = vault_admin.bootstrap(hvac.Client(bao.addr, token=bao.root_token))
         settings = Settings(
             database_url=f"sqlite:///{data_dir}/vaultfront.db",
             vault_addr=bao.addr,

@@ -624,14 +624,15 @@ def test_old_kv_versions_are_destroyed(workload: Workload) -> None:
 
 def test_masks_reveal_only_what_the_spec_allows(workload: Workload) -> None:
     dump = database_dump(workload.database_url)
+    masks = {(v["secret_id"], v["environment"]): v["mask"] for v in dump["secret_value"]}
     problems = []
     for row in dump["secret"]:
         values = workload.current[row["name"]]
         for env in layout.ENVIRONMENTS:
-            mask = row[f"{env}_mask"]
+            mask = masks.get((row["id"], env))
             value = values.get(env)
             expected = None if value is None else mask_value(value)
-            if mask != expected or bool(row[f"{env}_set"]) != (value is not None):
+            if mask != expected or ((row["id"], env) in masks) != (value is not None):
                 problems.append(f"{row['name']}.{env}: mask {mask!r}, expected {expected!r}")
             if value is not None and mask is not None:
                 head, _, tail = mask.partition("***")

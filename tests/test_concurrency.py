@@ -162,7 +162,7 @@ def test_concurrent_mixed_writes_leave_vault_and_database_agreeing(world: World)
     assert sorted(rows) == kept
     for env in layout.ENVIRONMENTS:
         entries = index(world, env)
-        expected = {name: row.id for name, row in rows.items() if getattr(row, f"{env}_set")}
+        expected = {name: row.id for name, row in rows.items() if row.is_set(env)}
         held = {name: entry.id for name, entry in entries.items()}
         assert held == expected, f"{env}: Vault holds {held}, the database says {expected}"
     left = outbox_rows(world.database_url, world.org)

@@ -182,7 +182,8 @@ def values_in_vault(bao: VaultServer, org: str) -> dict[str, dict[str, str]]:
 
 
 def db_state(database_url: str, org: str) -> dict[str, Any]:
-    """The organization's secret rows (every column) and its number of audit records."""
+    """The organization's secret rows (every column, and under "values" its secret_value
+    rows: env -> mask, for the environments set) and its number of audit records."""
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -192,7 +193,17 @@ def db_state(database_url: str, org: str) -> dict[str, Any]:
             rows = conn.execute(
                 sa.text("SELECT * FROM secret WHERE org_id = :org ORDER BY name"), {"org": org_id}
             ).mappings()
-            secrets = {row["name"]: dict(row) for row in rows}
+            secrets = {row["name"]: {**row, "values": {}} for row in rows}
+            by_id = {secret["id"]: secret for secret in secrets.values()}
+            values = conn.execute(
+                sa.text(
+                    "SELECT v.secret_id, v.environment, v.mask FROM secret_value v"
+                    " JOIN secret s ON s.id = v.secret_id WHERE s.org_id = :org"
+                ),
+                {"org": org_id},
+            )
+            for secret_id, env, mask in values:
+                by_id[secret_id]["values"][env] = mask
             audit = conn.execute(
                 sa.text("SELECT count(*) FROM audit_event WHERE org_id = :org"), {"org": org_id}
             ).scalar_one()
@@ -208,7 +219,7 @@ def assert_consistent(w: World, bao: VaultServer) -> None:
     vault = vault_state(bao, w.org)
     problems = []
     for env in layout.ENVIRONMENTS:
-        expected = {row["name"]: row["id"] for row in db.values() if row[f"{env}_set"]}
+        expected = {row["name"]: row["id"] for row in db.values() if env in row["values"]}
         held = {name: entry[0] for name, entry in vault[env].items()}
         if expected != held:
             problems.append(f"{env}: database says {expected}, Vault index holds {held}")
@@ -304,7 +315,7 @@ def test_vault_down_create_update_rename_delete(
     assert values["production"] == {"DELTA": "x"}
     assert set(values["staging"]) == {"BRAVO_RENAMED"}
     assert w.call("owner", "GET", f"/api/orgs/{org}/secrets/{c['id']}").status_code == 404
-    assert db_state(w.database_url, org)["secrets"]["ALPHA"]["production_mask"] is None
+    assert db_state(w.database_url, org)["secrets"]["ALPHA"]["values"].get("production") is None
 
 
 # --- Vault goes down in the middle of applying a committed change ------------------------

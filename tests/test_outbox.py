@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from vaultfront import layout
 from vaultfront.models import OutboxEntry
 from vaultfront.service.outbox import (
     ChangeKind,
@@ -28,9 +29,9 @@ def test_a_mark_counts_only_for_its_own_database() -> None:
 
 def test_changes_round_trip_and_hold_only_ciphertext() -> None:
     changes = [
-        EnvChange("development", ChangeKind.SET, CT),
-        EnvChange("staging", ChangeKind.KEEP),
-        EnvChange("production", ChangeKind.CLEAR),
+        EnvChange(layout.check_environment("development"), ChangeKind.SET, CT),
+        EnvChange(layout.check_environment("staging"), ChangeKind.KEEP),
+        EnvChange(layout.check_environment("production"), ChangeKind.CLEAR),
     ]
     text = encode_changes(changes)
     assert json.loads(text) == {

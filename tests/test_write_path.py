@@ -282,7 +282,7 @@ def test_eight_concurrent_writers_across_two_organizations_all_succeed(
                     layout.index_path(org, env), mount_point=KV, raise_on_deleted_version=True
                 )["data"]["data"]
                 held = {n: e.id for n, e in layout.decode_index(data).items()}
-                expected = {s.name: s.id for s in secrets if getattr(s, f"{env}_set")}
+                expected = {s.name: s.id for s in secrets if s.is_set(env)}
                 assert held == expected, (org, env)
 
 

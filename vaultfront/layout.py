@@ -32,10 +32,15 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, NewType
 
-Environment = Literal["development", "staging", "production"]
-ENVIRONMENTS: Final[tuple[Environment, ...]] = ("development", "staging", "production")
+#: An environment's name, once checked against `ENVIRONMENTS` (`check_environment`). A plain
+#: string to the database and to Vault's paths, so another environment is a change to the
+#: list below (and a migration of the data), not a new type or new columns.
+Environment = NewType("Environment", str)
+ENVIRONMENTS: Final[tuple[Environment, ...]] = tuple(
+    Environment(name) for name in ("development", "staging", "production")
+)
 
 FORMAT: Final = "vaultfront/1"
 ORG_SLUG_PATTERN: Final = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -59,7 +64,7 @@ def check_org_slug(org: str) -> str:
 def check_environment(env: str) -> Environment:
     if env not in ENVIRONMENTS:
         raise ValueError(f"{env!r} is not an environment: use one of {', '.join(ENVIRONMENTS)}")
-    return env
+    return Environment(env)
 
 
 def index_path(org: str, env: str) -> str:

@@ -1,7 +1,8 @@
 """The metadata store's tables (SQLModel). No column ever holds a secret value.
 
-Secrets keep, per environment, whether a value is set and its mask; the ciphertext lives in
-Vault (`vaultfront.layout`). Unique names per organization are a database constraint.
+A secret keeps one `SecretValue` row per environment whose value is set, holding its mask;
+the ciphertext lives in Vault (`vaultfront.layout`). Unique names per organization are a
+database constraint.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import attribute_keyed_dict, relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 
 def utcnow() -> datetime:
@@ -85,12 +87,54 @@ class Secret(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     version: int = Field(default=1)
-    development_set: bool = Field(default=False)
-    development_mask: str | None = Field(default=None, max_length=40)
-    staging_set: bool = Field(default=False)
-    staging_mask: str | None = Field(default=None, max_length=40)
-    production_set: bool = Field(default=False)
-    production_mask: str | None = Field(default=None, max_length=40)
+    # environment -> its row, for the environments whose value is set. Loaded with the
+    # secret (one more SELECT for any number of secrets), so a secret read in a session
+    # that has ended still answers `is_set` and `mask`.
+    values: dict[str, SecretValue] = Relationship(
+        sa_relationship=relationship(
+            "SecretValue",
+            collection_class=attribute_keyed_dict("environment"),
+            cascade="all, delete-orphan",
+            passive_deletes=True,
+            lazy="selectin",
+        )
+    )
+
+    def is_set(self, env: str) -> bool:
+        return env in self.values
+
+    def mask(self, env: str) -> str | None:
+        value = self.values.get(env)
+        return value.mask if value is not None else None
+
+    def set_mask(self, env: str, mask: str) -> None:
+        """The environment's value is set (or replaced), and this is its mask."""
+        value = self.values.get(env)
+        if value is None:
+            self.values[env] = SecretValue(secret_id=self.id, environment=env, mask=mask)
+        else:
+            value.mask = mask
+
+    def clear(self, env: str) -> None:
+        """The environment's value is gone: its row is deleted at the next flush."""
+        self.values.pop(env, None)
+
+
+class SecretValue(SQLModel, table=True):
+    """One environment's value of a secret, as the database knows it: set, with this mask.
+
+    A row exists exactly when the value is set; the value itself is in Vault. Keyed by
+    (secret, environment), so an environment is a value of this table (one of
+    `layout.ENVIRONMENTS`), not columns of `secret`.
+    """
+
+    __tablename__ = "secret_value"
+
+    secret_id: str = Field(
+        foreign_key="secret.id", ondelete="CASCADE", primary_key=True, max_length=36
+    )
+    environment: str = Field(primary_key=True, max_length=40)
+    mask: str = Field(max_length=40)
 
 
 class AuditEvent(SQLModel, table=True):
