@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaultfront import __version__
+from vaultfront import __version__, layout
 
-ENVS = ("development", "staging", "production")
+ENVS = layout.ENVIRONMENTS
 
 
 def _error(description: str) -> dict[str, Any]:
