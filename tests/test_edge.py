@@ -146,7 +146,21 @@ def asgi_call(
     async def run() -> None:
         await app(scope, receive, send)
 
-    anyio.run(run)
+    # On a thread of its own: the browser tests' Playwright (sync API) keeps an event loop
+    # running in the main thread for the whole session, and anyio.run refuses to nest.
+    failure: list[BaseException] = []
+
+    def in_thread() -> None:
+        try:
+            anyio.run(run)
+        except BaseException as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=in_thread)
+    worker.start()
+    worker.join(timeout=60)
+    if failure:
+        raise failure[0]
     return RawResponse(status, response_headers, b"".join(chunks))
 
 
