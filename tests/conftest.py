@@ -205,6 +205,59 @@ def outbox_rows(database_url: str, org: str) -> list[int]:
         engine.dispose()
 
 
+# --- assertions on the API's answers (SPEC section 4) ------------------------------------
+
+ANY = object()  # a field not checked by `assert_error`
+
+
+def show(response: httpx.Response) -> str:
+    request = response.request
+    return f"{request.method} {request.url} -> {response.status_code}: {response.text[:2000]}"
+
+
+def assert_error(
+    response: httpx.Response,
+    status: int,
+    code: str,
+    *,
+    field: Any = ANY,
+    message: str | None = None,
+) -> dict[str, Any]:
+    """The SPEC's error shape `{"error": {"code", "message", "field"}}`, and its values."""
+    assert response.status_code == status, show(response)
+    assert response.headers["content-type"].startswith("application/json"), show(response)
+    body = response.json()
+    assert set(body) == {"error"}, show(response)
+    error = body["error"]
+    assert set(error) == {"code", "message", "field"}, show(response)
+    assert error["code"] == code, show(response)
+    assert isinstance(error["message"], str) and error["message"].strip(), show(response)
+    if field is not ANY:
+        assert error["field"] == field, show(response)
+    if message is not None:
+        assert error["message"] == message, show(response)
+    return dict(error)
+
+
+def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, show(response)
+    return dict(response.json())
+
+
+class FakeClock:
+    """A clock the test moves on (`advance`) instead of waiting: for code that takes a
+    `clock` or `now` (the store's token renewal, login throttling)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def unique_slug(prefix: str = "org") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import hvac
 import hvac.exceptions
-from conftest import outbox_rows
+from conftest import assert_error, ok, outbox_rows, show
 from sqlmodel import select
 
 from vaultfront.db import Database
@@ -32,7 +32,6 @@ TRANSIT = "vaultfront-transit"
 ENVS = ("development", "staging", "production")
 ROW_FIELDS = {"id", "name", "description", "owner", "created_at", "updated_at", "environments"}
 DETAIL_FIELDS = ROW_FIELDS | {"version", "can_edit", "values"}
-ANY = object()
 
 # A 107-character live key: the SPEC's example of a mask.
 SK_LIVE = "sk_live_" + ("51HxQ2kLmN8pR4tV6wY9zA3bC5dE7fG0" * 3)[:95] + "RgA1"
@@ -40,40 +39,6 @@ assert len(SK_LIVE) == 107, len(SK_LIVE)
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def show(response: httpx.Response) -> str:
-    request = response.request
-    return f"{request.method} {request.url} -> {response.status_code}: {response.text[:2000]}"
-
-
-def assert_error(
-    response: httpx.Response,
-    status: int,
-    code: str,
-    *,
-    field: Any = ANY,
-    message: str | None = None,
-) -> dict[str, Any]:
-    """The SPEC's error shape `{"error": {"code", "message", "field"}}`, and its values."""
-    assert response.status_code == status, show(response)
-    assert response.headers["content-type"].startswith("application/json"), show(response)
-    body = response.json()
-    assert set(body) == {"error"}, show(response)
-    error = body["error"]
-    assert set(error) == {"code", "message", "field"}, show(response)
-    assert error["code"] == code, show(response)
-    assert isinstance(error["message"], str) and error["message"].strip(), show(response)
-    if field is not ANY:
-        assert error["field"] == field, show(response)
-    if message is not None:
-        assert error["message"] == message, show(response)
-    return dict(error)
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, show(response)
-    return dict(response.json())
 
 
 def secrets_url(world: Any, secret_id: str | None = None, org: str | None = None) -> str:

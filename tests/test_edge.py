@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 import httpx
 import sqlalchemy as sa
-from conftest import World, settings_for
+from conftest import World, assert_error, ok, settings_for, show
 from sqlalchemy import event
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -30,47 +30,11 @@ from starlette.testclient import TestClient
 from vaultfront.errors import DatabaseUnavailable
 from vaultfront.web.app import MAX_HEADER_BYTES, create_app
 
-ANY = object()
 DEEP = 100_000
 ONLY_OLIVE = "Only Olive Owner can modify this secret"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def show(response: httpx.Response) -> str:
-    request = response.request
-    return f"{request.method} {request.url} -> {response.status_code}: {response.text[:500]}"
-
-
-def assert_error(
-    response: httpx.Response,
-    status: int,
-    code: str,
-    *,
-    field: Any = ANY,
-    message: str | None = None,
-) -> dict[str, Any]:
-    """The SPEC's error body, with its status, code and (when given) field and message."""
-    assert response.status_code == status, show(response)
-    assert response.headers["content-type"].startswith("application/json"), show(response)
-    body = response.json()
-    assert set(body) == {"error"}, show(response)
-    error: dict[str, Any] = body["error"]
-    assert set(error) == {"code", "message", "field"}, show(response)
-    assert error["code"] == code, show(response)
-    assert isinstance(error["message"], str) and error["message"].strip(), show(response)
-    if field is not ANY:
-        assert error["field"] == field, show(response)
-    if message is not None:
-        assert error["message"] == message, show(response)
-    return error
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, show(response)
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def secrets_url(world: World, secret_id: str | None = None) -> str:

@@ -4,19 +4,9 @@ the memory bound, with a fake clock."""
 from __future__ import annotations
 
 import pytest
+from conftest import FakeClock
 
 from vaultfront.web.throttle import LoginThrottle, Refusal
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

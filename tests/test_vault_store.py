@@ -6,26 +6,13 @@ from dataclasses import replace
 
 import hvac
 import pytest
-from conftest import VaultInstance, settings_for
+from conftest import FakeClock, VaultInstance, settings_for
 
 from vaultfront import layout
 from vaultfront import vault_admin as operator
 from vaultfront.config import Settings
 from vaultfront.errors import VaultUnavailable
 from vaultfront.store.vault import VaultStore
-
-
-class FakeClock:
-    """The store's clock (`VaultStore(clock=...)`), moved on by the test, not by waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def facade_role(vault: VaultInstance, name: str, ttl: str, max_ttl: str) -> Settings:
