@@ -189,10 +189,7 @@ class Outbox:
         holds the organization's lock, so they are exactly the rows committed before it
         plus its own): the write then applies them without reading them again."""
         assert org.id is not None
-        rows = session.exec(
-            select(OutboxEntry).where(OutboxEntry.org_id == org.id).order_by(col(OutboxEntry.id))
-        ).all()
-        return Batch(_Org(org.id, org.slug, org.vault_epoch), [Pending.from_row(r) for r in rows])
+        return Batch(_Org(org.id, org.slug, org.vault_epoch), self._rows(session, org.id))
 
     def apply(self, org_id: int, batch: Batch | None = None) -> int:
         """Write every committed change of the organization into Vault, in commit order.
@@ -202,14 +199,14 @@ class Outbox:
         Vault cannot take them now; the rows stay and a later call finishes them.
         """
         with self._lock_for(org_id):
-            garbage = False
             if batch is None:
-                org, rows, left = self._load(org_id)
-                if org is None:
+                batch = self._load(org_id)
+                if batch is None:
                     return 0
-                garbage = bool(left)
+                garbage = True  # recovery: whatever an earlier apply left to destroy
             else:
-                org, rows = batch.org, batch.rows
+                garbage = False
+            org, rows = batch.org, batch.rows
             if rows:
                 last = rows[-1].id
                 touched = [
@@ -238,7 +235,8 @@ class Outbox:
         return sum(self.apply(org_id) for org_id in sorted(orgs))
 
     def forget(self) -> None:
-        """Drop the index documents this process holds (tests, and after an outage)."""
+        """Drop the index documents this process holds, as a process that starts anew
+        knows none (tests)."""
         with self._guard:
             self._snapshots.clear()
 
@@ -248,24 +246,17 @@ class Outbox:
         with self._guard:
             return self._org_locks.setdefault(org_id, threading.Lock())
 
-    def _load(self, org_id: int) -> tuple[_Org | None, list[Pending], list[str]]:
+    @staticmethod
+    def _rows(session: Session, org_id: int) -> list[Pending]:
+        rows = session.exec(
+            select(OutboxEntry).where(OutboxEntry.org_id == org_id).order_by(col(OutboxEntry.id))
+        ).all()
+        return [Pending.from_row(row) for row in rows]
+
+    def _load(self, org_id: int) -> Batch | None:
         with self.db.session() as session:
             org = session.get(Organization, org_id)
-            if org is None or org.id is None:
-                return None, [], []
-            rows = session.exec(
-                select(OutboxEntry)
-                .where(OutboxEntry.org_id == org_id)
-                .order_by(col(OutboxEntry.id))
-            ).all()
-            garbage = session.exec(
-                select(VaultGarbage.path).where(VaultGarbage.org_id == org_id)
-            ).all()
-            return (
-                _Org(org.id, org.slug, org.vault_epoch),
-                [Pending.from_row(row) for row in rows],
-                list(garbage),
-            )
+            return None if org is None else self.pending(session, org)
 
     def _snapshot(self, org: str, env: str) -> IndexSnapshot:
         held = self._snapshots.get((org, env))

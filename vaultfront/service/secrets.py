@@ -184,8 +184,7 @@ class SecretService:
     def authorize_edit(self, session: Session, actor: Actor, secret_id: str) -> None:
         """404 or 403 unless the actor may change the secret: routes call it before they
         validate a body, so that permission is decided first (SPEC section 4)."""
-        secret, owner = self._load(session, actor, secret_id)
-        require_edit(actor, secret, display_name(owner))
+        self._editable(session, actor, secret_id, None)
 
     def get(self, session: Session, actor: Actor, secret_id: str) -> dict[str, Any]:
         secret, owner = self._load(session, actor, secret_id)

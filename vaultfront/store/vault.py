@@ -230,6 +230,7 @@ class VaultStore:
         return [future.result() for future in futures]
 
     def close(self) -> None:
+        """Stop the threads of side-by-side calls (the app's shutdown)."""
         self._side_by_side.shutdown(wait=False)
 
     def _fast(self, method: str, path: str, payload: Any = None) -> Any:

@@ -277,6 +277,7 @@ def create_app(settings: Settings | None = None, *, background_recovery: bool = 
             stop.set()
             if worker is not None:
                 worker.join(timeout=5)
+            secrets.store.close()
             db.dispose()
 
     app = Starlette(
