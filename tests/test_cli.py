@@ -414,11 +414,7 @@ def test_serve_answers_431_with_the_error_body_over_16_kib_of_headers(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while answers(f"{base}/api/openapi.json") != 200:
-            assert process.poll() is None, f"serve exited: {stderr_path.read_text()}"
-            assert time.monotonic() < deadline, f"no answer in 30 s: {stderr_path.read_text()}"
-            time.sleep(0.1)
+        wait_until_serving(base, process, stderr_path, "serve")
         assert_headers_too_large(base)
         assert answers(f"{base}/api/me") == 401  # and the server still serves
     finally:
@@ -464,6 +460,20 @@ def answers(url: str) -> int | None:
         return None
 
 
+def wait_until_serving(
+    base: str, process: subprocess.Popen[bytes], stderr_path: Path, command: str
+) -> None:
+    """Poll until the started `vaultfront {command}` answers, failing with its stderr if it
+    exits or stays silent for 30 s."""
+    deadline = time.monotonic() + 30
+    while answers(f"{base}/api/openapi.json") != 200:
+        assert process.poll() is None, (
+            f"{command} exited {process.returncode}: {stderr_path.read_text()}"
+        )
+        assert time.monotonic() < deadline, f"no answer in 30 s: {stderr_path.read_text()}"
+        time.sleep(0.1)
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc for the child")
 def test_dev_starts_serves_and_stops(tmp_path: Path) -> None:
     port = free_port()
@@ -489,13 +499,7 @@ def test_dev_starts_serves_and_stops(tmp_path: Path) -> None:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while answers(f"{base}/api/openapi.json") != 200:
-            assert process.poll() is None, (
-                f"dev exited {process.returncode}: {stderr_path.read_text()}"
-            )
-            assert time.monotonic() < deadline, f"no answer in 30 s: {stderr_path.read_text()}"
-            time.sleep(0.1)
+        wait_until_serving(base, process, stderr_path, "dev")
         assert answers(f"{base}/login") == 200
         assert_headers_too_large(base)
         stderr = stderr_path.read_text()
